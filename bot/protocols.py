@@ -1,0 +1,91 @@
+"""The small interfaces the engine is wired through (each ≤ 5 methods).
+
+Connectors see only :class:`MessageHandler`; the engine sees the store, the NLU
+and the knowledge base through these protocols, so each can be replaced (another
+database, a fake in tests, another NLU) without touching the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Protocol
+
+from fastapi import APIRouter
+
+from bot.types import ChannelPolicy, InboundMessage, TranscriptEntry, TurnResult
+
+
+class MessageHandler(Protocol):
+    """What a connector calls for every inbound message."""
+
+    def handle(self, message: InboundMessage) -> TurnResult:
+        """Store, understand and answer ``message``."""
+        ...
+
+    def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
+        """The stored messages of ``sender`` with ``bot`` on every channel."""
+        ...
+
+
+class Connector(Protocol):
+    """A channel: builds the HTTP routes that receive its messages."""
+
+    name: str
+
+    def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
+        """Routes to mount on the app; they pass messages to ``handler``."""
+        ...
+
+
+class Store(Protocol):
+    """Conversation persistence used by the engine."""
+
+    def record_inbound(self, message: InboundMessage) -> Any:
+        """Store a message before processing; returns an ``InboundRecord``."""
+        ...
+
+    def load_state(self, conversation_id: str) -> Any:
+        """The conversation's ``DialogueState``."""
+        ...
+
+    def complete_turn(self, turn: Any) -> None:
+        """Write a turn's outcome atomically (``CompletedTurn``)."""
+        ...
+
+    def fail_turn(self, message_id: int, reason: str) -> None:
+        """Mark an inbound message as failed, keeping it."""
+        ...
+
+    def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
+        """All messages of a sender with a bot."""
+        ...
+
+
+class Understanding(Protocol):
+    """The NLU as the engine uses it (``nlu.pipeline.NluPipeline`` in production)."""
+
+    def parse(
+        self, bot: str, text: str, *, preferred_language: str | None = None, today: date | None = None
+    ) -> Any:
+        """An ``nlu.types.NluResult`` for ``text`` in ``bot``'s topic space."""
+        ...
+
+
+class KnowledgeBase(Protocol):
+    """Curated answers (``knowledge.base.CuratedKnowledgeBase`` in production)."""
+
+    def topics(self, bot: str) -> tuple[str, ...]:
+        """Topic ids with an entry for ``bot``."""
+        ...
+
+    def examples(self, bot: str) -> dict[str, list[str]]:
+        """Example questions per topic (NLU training data)."""
+        ...
+
+    def title(self, bot: str, topic: str, language: str) -> str | None:
+        """Short title of a topic for buttons."""
+        ...
+
+    def answer(self, bot: str, topic: str, language: str) -> Any:
+        """A ``knowledge.base.Answer`` or None."""
+        ...

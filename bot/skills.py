@@ -1,0 +1,135 @@
+"""Skills: the registered handlers of system and task topics.
+
+A skill is a function of a :class:`~bot.turn.Turn`. Task topics whose live service
+does not exist yet answer honestly with where and how to do it (catalog text with
+city-profile facts), never with a made-up live result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from bot.payloads import make_payload
+from bot.storage.store import HandoffDraft
+from bot.turn import Turn
+from translations.languages import ENDONYMS
+
+Skill = Callable[[Turn], None]
+
+#: Task topics answered with "where and how", and the profile values their text needs.
+HONEST_TASK_ANSWERS: Mapping[str, Mapping[str, str]] = {
+    "check_congestion": {"url": "offices.congestion_url", "hours": "offices.ward.hours"},
+    "subscribe_queue_notice": {"url": "offices.congestion_url"},
+    "benefit_notice_registration": {
+        "url": "online.portal_url", "section": "sections.citizens.name", "phone": "sections.citizens.phone",
+    },
+    "report_problem": {
+        "url": "online.portal_url", "section": "sections.road_repairs.name", "phone": "sections.road_repairs.phone",
+    },
+    "search_catalog": {"url": "library.catalog_url", "phone": "library.branches.central.phone"},
+    "check_loans": {"url": "library.catalog_url"},
+    "renew_loan": {
+        "url": "library.catalog_url", "renewal": "library.loans.renewal", "phone": "library.branches.central.phone",
+    },
+    "place_hold": {"url": "library.catalog_url", "limit": "library.loans.holds_limit"},
+    "library_closed_days": {
+        "central": "library.branches.central.name", "central_hours": "library.branches.central.hours",
+        "central_closed": "library.branches.central.closed", "east": "library.branches.east.name",
+        "east_hours": "library.branches.east.hours", "east_closed": "library.branches.east.closed",
+    },
+}
+
+
+def greet(turn: Turn) -> None:
+    """Welcome with the bot's start menu."""
+    turn.say("greet.welcome", buttons=turn.menu_buttons(), bot_name=turn.text(f"bot.{turn.bot}.name"))
+
+
+def goodbye(turn: Turn) -> None:
+    """Say goodbye."""
+    turn.say("goodbye.reply")
+
+
+def thanks(turn: Turn) -> None:
+    """Answer thanks and invite another question."""
+    turn.say("thanks.reply")
+
+
+def restart(turn: Turn) -> None:
+    """Forget any form in progress and show the menu again."""
+    turn.state.active_form = None
+    turn.state.slots = {}
+    turn.state.misses = 0
+    turn.say("restart.done", buttons=turn.menu_buttons())
+
+
+def change_language(turn: Turn) -> None:
+    """Switch to the requested language, or offer a choice when none was named."""
+    requested = turn.entity("language")
+    languages = turn.services.config.languages
+    if requested in languages:
+        turn.state.language = requested
+        turn.state.language_source = "explicit"
+        turn.language = requested
+        turn.say("language.changed")
+        return
+    buttons = [
+        turn.button_for(ENDONYMS.get(code, code), make_payload("change_language", language=code))
+        for code in languages
+    ]
+    turn.say("language.choose", buttons=buttons)
+
+
+def talk_to_staff(turn: Turn) -> None:
+    """Ask for a member of staff."""
+    _request_handoff(turn, "staff", "handoff.requested_staff")
+
+
+def request_interpreter(turn: Turn) -> None:
+    """Ask for an interpreter and a member of staff."""
+    _request_handoff(turn, "interpreter", "handoff.requested_interpreter")
+
+
+def handoff_declined(turn: Turn) -> None:
+    """The resident would rather rephrase than talk to staff."""
+    turn.state.misses = 0
+    turn.say("handoff.declined", buttons=turn.menu_buttons())
+
+
+def _request_handoff(turn: Turn, kind: str, key: str) -> None:
+    reason = "misses" if turn.state.misses else str(turn.message.metadata.get("handoff_reason", "asked"))
+    turn.handoff = HandoffDraft(kind=kind, reason=reason, language=turn.language)
+    turn.state.misses = 0
+    turn.say(
+        key,
+        phone=turn.profile_value("city.call_center.phone"),
+        hours=turn.profile_value("city.call_center.hours"),
+    )
+
+
+def honest_task_answer(topic: str) -> Skill:
+    """A skill that answers ``topic`` with where and how to do it, from the profile."""
+    keys = HONEST_TASK_ANSWERS[topic]
+
+    def answer(turn: Turn) -> None:
+        params = {name: turn.profile_value(key) for name, key in keys.items()}
+        turn.say(f"task.{topic}.answer", **params)
+
+    answer.__name__ = f"answer_{topic}"
+    return answer
+
+
+def default_skills() -> dict[str, Skill]:
+    """The skills every deployment has, by topic id."""
+    skills: dict[str, Skill] = {
+        "greet": greet,
+        "goodbye": goodbye,
+        "thanks": thanks,
+        "restart": restart,
+        "change_language": change_language,
+        "talk_to_staff": talk_to_staff,
+        "request_interpreter": request_interpreter,
+        "handoff_declined": handoff_declined,
+    }
+    skills.update({topic: honest_task_answer(topic) for topic in HONEST_TASK_ANSWERS})
+    return skills

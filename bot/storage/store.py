@@ -1,0 +1,247 @@
+"""The SQL store: every turn's reads and writes, in short transactions.
+
+An inbound message is committed before the engine touches it, so a crash later
+never loses it; a turn's outcome (state, replies, handoff request) is committed in
+one transaction, so nothing is half-written. ``version`` makes concurrent servers
+safe: a turn that lost a race raises :class:`StateConflict` and is retried.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage import models
+from bot.types import InboundMessage, Reply, TranscriptEntry
+
+
+class StateConflict(RuntimeError):
+    """Another server changed the conversation state during this turn."""
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """Where an inbound message was stored."""
+
+    conversation_id: str
+    message_id: int
+    duplicate: bool = False
+
+
+@dataclass
+class DialogueState:
+    """The engine's memory of a conversation."""
+
+    language: str | None = None
+    language_source: str | None = None
+    active_form: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    misses: int = 0
+    mode: str = "bot"
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class OutboundDraft:
+    """A reply to store with the turn."""
+
+    reply: Reply
+    language: str
+    role: str = "bot"
+
+
+@dataclass(frozen=True)
+class HandoffDraft:
+    """A handoff request created by the turn."""
+
+    kind: str
+    reason: str
+    language: str
+
+
+@dataclass(frozen=True)
+class CompletedTurn:
+    """Everything a turn writes, committed together."""
+
+    conversation_id: str
+    inbound_id: int
+    state: DialogueState
+    outbound: tuple[OutboundDraft, ...]
+    language: str
+    topic: str | None
+    confidence: float | None
+    handoff: HandoffDraft | None = None
+
+
+class SqlStore:
+    """The :class:`bot.protocols.Store` on SQLAlchemy (SQLite or PostgreSQL)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def record_inbound(self, message: InboundMessage) -> InboundRecord:
+        """Store ``message`` (creating its conversation); a known ``external_id`` is a duplicate."""
+        with self._sessions.begin() as session:
+            conversation = self._conversation(session, message.bot, message.channel, message.sender)
+            if message.external_id is not None:
+                existing = session.scalar(
+                    select(models.Message.id).where(
+                        models.Message.conversation_id == conversation.id,
+                        models.Message.external_id == message.external_id,
+                    )
+                )
+                if existing is not None:
+                    return InboundRecord(conversation.id, existing, duplicate=True)
+            payload: dict[str, Any] = {"metadata": message.metadata} if message.metadata else {}
+            if message.location is not None:
+                payload["location"] = {
+                    "latitude": message.location.latitude,
+                    "longitude": message.location.longitude,
+                    "address": message.location.address,
+                }
+            row = models.Message(
+                conversation_id=conversation.id, direction="in", role="resident", text=message.text,
+                payload=payload, language=message.language, status="received",
+                external_id=message.external_id,
+            )
+            session.add(row)
+            session.flush()
+            return InboundRecord(conversation.id, row.id)
+
+    def load_state(self, conversation_id: str) -> DialogueState:
+        """The stored state, or a fresh one for a new conversation."""
+        with self._sessions() as session:
+            row = session.get(models.ConversationState, conversation_id)
+            if row is None:
+                return DialogueState()
+            return DialogueState(
+                language=row.language, language_source=row.language_source, active_form=row.active_form,
+                slots=dict(row.slots or {}), misses=row.misses, mode=row.mode, version=row.version,
+            )
+
+    def complete_turn(self, turn: CompletedTurn) -> None:
+        """Write state, replies, the inbound message's outcome and any handoff request at once."""
+        now = datetime.now(UTC)
+        state = turn.state
+        values = {
+            "language": state.language, "language_source": state.language_source,
+            "active_form": state.active_form, "slots": state.slots, "misses": state.misses,
+            "mode": state.mode, "version": state.version + 1, "updated_at": now,
+        }
+        with self._sessions.begin() as session:
+            if state.version == 0 and session.get(models.ConversationState, turn.conversation_id) is None:
+                session.add(models.ConversationState(conversation_id=turn.conversation_id, **values))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    raise StateConflict(turn.conversation_id) from None
+            else:
+                updated = session.execute(
+                    update(models.ConversationState)
+                    .where(models.ConversationState.conversation_id == turn.conversation_id,
+                           models.ConversationState.version == state.version)
+                    .values(**values)
+                )
+                if updated.rowcount != 1:  # type: ignore[attr-defined]
+                    raise StateConflict(turn.conversation_id)
+            session.execute(
+                update(models.Message).where(models.Message.id == turn.inbound_id).values(
+                    status="processed", language=turn.language, topic=turn.topic, confidence=turn.confidence
+                )
+            )
+            for draft in turn.outbound:
+                session.add(models.Message(
+                    conversation_id=turn.conversation_id, direction="out", role=draft.role,
+                    text=draft.reply.text, payload=draft.reply.to_dict(), language=draft.language,
+                    topic=turn.topic, status="pending",
+                ))
+            if turn.handoff is not None:
+                session.add(models.HandoffRequest(
+                    conversation_id=turn.conversation_id, kind=turn.handoff.kind, reason=turn.handoff.reason,
+                    language=turn.handoff.language, status="requested",
+                ))
+            session.execute(
+                update(models.Conversation).where(models.Conversation.id == turn.conversation_id)
+                .values(updated_at=now)
+            )
+
+    def fail_turn(self, message_id: int, reason: str) -> None:
+        """Mark an inbound message as failed; the message itself stays stored."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.Message).where(models.Message.id == message_id).values(status="failed", error=reason)
+            )
+
+    def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
+        """All messages of ``sender`` with ``bot`` on every channel, oldest first."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(models.Message, models.Conversation.channel)
+                .join(models.Conversation, models.Conversation.id == models.Message.conversation_id)
+                .where(models.Conversation.bot == bot, models.Conversation.sender == sender)
+                .order_by(models.Message.id)
+            ).all()
+            return [
+                TranscriptEntry(
+                    id=m.id, channel=channel, direction=m.direction, role=m.role, text=m.text,
+                    language=m.language, topic=m.topic, status=m.status, created_at=_aware(m.created_at),
+                    payload=dict(m.payload or {}),
+                )
+                for m, channel in rows
+            ]
+
+    @staticmethod
+    def _conversation(session: Session, bot: str, channel: str, sender: str) -> models.Conversation:
+        query = select(models.Conversation).where(
+            models.Conversation.bot == bot, models.Conversation.channel == channel,
+            models.Conversation.sender == sender,
+        )
+        conversation = session.scalar(query)
+        if conversation is not None:
+            return conversation
+        conversation = models.Conversation(id=uuid.uuid4().hex, bot=bot, channel=channel, sender=sender)
+        try:
+            with session.begin_nested():
+                session.add(conversation)
+                session.add(models.Participant(conversation_id=conversation.id, role="resident"))
+                session.add(models.Participant(conversation_id=conversation.id, role="bot"))
+        except IntegrityError:
+            # Another server created it a moment ago.
+            found = session.scalar(query)
+            assert found is not None
+            return found
+        return conversation
+
+
+class ConsentStore:
+    """Residents' consents, newest decision wins."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def record(self, bot: str, channel: str, sender: str, kind: str, granted: bool) -> None:
+        """Store a grant or a withdrawal."""
+        with self._sessions.begin() as session:
+            session.add(models.Consent(bot=bot, channel=channel, sender=sender, kind=kind, granted=granted))
+
+    def has(self, bot: str, channel: str, sender: str, kind: str) -> bool:
+        """Whether the latest decision for ``kind`` is a grant."""
+        with self._sessions() as session:
+            granted = session.scalar(
+                select(models.Consent.granted)
+                .where(models.Consent.bot == bot, models.Consent.channel == channel,
+                       models.Consent.sender == sender, models.Consent.kind == kind)
+                .order_by(models.Consent.id.desc()).limit(1)
+            )
+            return bool(granted)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

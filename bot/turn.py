@@ -1,0 +1,102 @@
+"""One turn of a conversation: what was understood, the state, and the replies being built.
+
+Skills and forms receive a :class:`Turn` and add replies with :meth:`Turn.say`, which
+takes catalog keys, never literal text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.config import AppConfig
+from bot.payloads import make_payload
+from bot.protocols import KnowledgeBase
+from bot.storage.store import DialogueState, HandoffDraft
+from bot.topics import TopicContract
+from bot.types import Button, InboundMessage, Link, Reply
+from knowledge.profile import CityProfile
+from nlu.types import NluResult
+from translations.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class Services:
+    """What skills may use; built once by the app factory."""
+
+    config: AppConfig
+    catalog: Catalog
+    knowledge: KnowledgeBase
+    profile: CityProfile
+    contract: TopicContract
+
+
+@dataclass
+class Turn:
+    """The working state of one turn."""
+
+    message: InboundMessage
+    state: DialogueState
+    language: str
+    understood: NluResult
+    services: Services
+    today: date
+    replies: list[Reply] = field(default_factory=list)
+    handoff: HandoffDraft | None = None
+    #: Topic reported for this turn (may differ from the NLU's, e.g. inside a form).
+    topic: str | None = None
+
+    @property
+    def bot(self) -> str:
+        """The bot answering."""
+        return self.message.bot
+
+    def text(self, key: str, **params: object) -> str:
+        """Catalog text in the turn's language."""
+        return self.services.catalog.text(key, self.language, **params)
+
+    def say(
+        self, key: str, *, buttons: Iterable[Button] = (), links: Iterable[Link] = (), **params: object
+    ) -> None:
+        """Add a reply made from catalog ``key``."""
+        self.replies.append(Reply(text=self.text(key, **params), buttons=tuple(buttons), links=tuple(links)))
+
+    def entity(self, entity_type: str) -> str | None:
+        """The first entity value of ``entity_type`` the NLU (or a button) found."""
+        return next((e.value for e in self.understood.entities if e.type == entity_type), None)
+
+    def profile_value(self, key: str) -> str:
+        """A city-profile value in the turn's language."""
+        return self.services.profile.value(key, self.language)
+
+    def topic_title(self, topic: str) -> str | None:
+        """Button title of a topic: the KB entry's title, else the catalog's ``topic.<id>``."""
+        title = self.services.knowledge.title(self.bot, topic, self.language)
+        if title:
+            return title
+        key = f"topic.{topic}"
+        return self.text(key) if self.services.catalog.has(key) else None
+
+    def topic_buttons(self, topics: Iterable[str]) -> tuple[Button, ...]:
+        """One button per topic that has a title, payload ``/<topic>``."""
+        titled = ((self.topic_title(topic), topic) for topic in topics)
+        return tuple(Button(title, make_payload(topic)) for title, topic in titled if title)
+
+    def menu_buttons(self) -> tuple[Button, ...]:
+        """The bot's start menu."""
+        return self.topic_buttons(self.services.config.bots[self.bot].menu)  # type: ignore[index]
+
+    def button(self, key: str, payload: str) -> Button:
+        """A button titled with catalog ``key``."""
+        return Button(self.text(key), payload)
+
+    @staticmethod
+    def link(title: str, url: str) -> Link:
+        """A link with a KB-provided title."""
+        return Link(title or url, url)
+
+    @staticmethod
+    def button_for(title: str, payload: str) -> Button:
+        """A button whose title is not a catalog text (a language's own name, a KB title)."""
+        return Button(title, payload)

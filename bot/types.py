@@ -1,0 +1,143 @@
+"""Plain data passed between connectors, the engine and the store.
+
+Connectors import only this module and :mod:`bot.protocols` from ``bot``; they never
+see the NLU or the knowledge base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place the resident shared (e.g. a LINE location message for a problem report)."""
+
+    latitude: float
+    longitude: float
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message as a connector received it, before any processing."""
+
+    bot: str
+    channel: str
+    sender: str
+    text: str
+    #: An explicit language choice sent with the message (e.g. the widget's picker), or None.
+    language: str | None = None
+    #: Where the channel assigned an id (LINE webhookEventId), to drop redeliveries.
+    external_id: str | None = None
+    location: Location | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: ``payload`` is sent back as the next message's text."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A titled URL."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card: title, text, optional image and buttons (rendered as a flex message on LINE)."""
+
+    title: str
+    text: str
+    image_url: str | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One structured reply. Each connector renders what it can and falls back to ``text``."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    links: tuple[Link, ...] = ()
+    image_url: str | None = None
+    cards: tuple[Card, ...] = ()
+    #: Numbered steps of a guide (the kiosk shows one per screen).
+    steps: tuple[str, ...] = ()
+    #: Set when the text was machine-translated; ``original`` then holds the source text.
+    machine_translated: bool = False
+    original: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form used by the REST API and stored with outbound messages."""
+        data: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            data["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
+        if self.links:
+            data["links"] = [{"title": link.title, "url": link.url} for link in self.links]
+        if self.image_url:
+            data["image"] = self.image_url
+        if self.cards:
+            data["cards"] = [
+                {
+                    "title": c.title,
+                    "text": c.text,
+                    "image": c.image_url,
+                    "buttons": [{"title": b.title, "payload": b.payload} for b in c.buttons],
+                }
+                for c in self.cards
+            ]
+        if self.steps:
+            data["steps"] = list(self.steps)
+        if self.machine_translated:
+            data["machine_translated"] = True
+            data["original"] = self.original
+        return data
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What the engine decided for one inbound message."""
+
+    conversation_id: str
+    replies: tuple[Reply, ...]
+    language: str
+    topic: str | None
+    confidence: float | None
+    #: True when the message was a redelivery of one already handled (nothing was done).
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One stored message, as the transcript endpoint shows it."""
+
+    id: int
+    channel: str
+    direction: str
+    role: str
+    text: str
+    language: str | None
+    topic: str | None
+    status: str
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """What every connector checks before handing a message to the engine."""
+
+    bots: tuple[str, ...]
+    languages: tuple[str, ...]
+    default_language: str
+    max_message_chars: int

@@ -1,0 +1,1 @@
+"""Rasa's REST channel, so existing Rasa web clients work unchanged."""

@@ -1,0 +1,1 @@
+"""The web channel: JSON API (and, later, the WebSocket and the embeddable widget)."""

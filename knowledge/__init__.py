@@ -1,0 +1,1 @@
+"""Curated answers per bot, the city profile, and retrieval over them."""

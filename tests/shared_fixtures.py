@@ -1,0 +1,114 @@
+"""Shared fixtures: databases (SQLite file and a private PostgreSQL schema) and app builders."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from bot.app import Components, build_components, create_app
+from bot.config import AppConfig, load_config
+from bot.protocols import Understanding
+from tests.fakes import RuleNlu
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+POSTGRES_URL = os.environ.get("YORISOI_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> bool:
+    try:
+        with create_engine(POSTGRES_URL).connect() as connection:
+            connection.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    """Whether the PostgreSQL server is reachable (CI requires it: see YORISOI_REQUIRE_POSTGRES)."""
+    available = _postgres_available()
+    if not available and os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required in CI but {POSTGRES_URL} is not reachable")
+    return available
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, or a private schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'yorisoi.db'}"
+        return
+    if not postgres_available:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    schema = f"yorisoi_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., AppConfig]:
+    """The repository's config.yml with the database and data dir pointed at test places."""
+
+    def make(database_url: str | None = None, **dialogue: object) -> AppConfig:
+        config = load_config(environ={"YORISOI_DATA_DIR": str(tmp_path / "var")})
+        update: dict[str, object] = {"database_url": database_url or f"sqlite:///{tmp_path / 'y.db'}"}
+        if dialogue:
+            update["dialogue"] = config.dialogue.model_copy(update=dialogue)
+        return config.model_copy(update=update)
+
+    return make
+
+
+@pytest.fixture
+def rule_nlu() -> RuleNlu:
+    """A rule-based stand-in for the NLU with the rules most engine tests need."""
+    nlu = RuleNlu()
+    for text, topic in [
+        ("こんにちは", "greet"), ("hello", "greet"), ("住民票", "resident_certificate"),
+        ("juminhyo", "resident_certificate"), ("ごみの日", "garbage_collection_day"),
+        ("garbage day", "garbage_collection_day"), ("最初から", "restart"), ("start over", "restart"),
+        ("in english", "change_language"), ("英語で", "change_language"), ("staff", "talk_to_staff"),
+        ("職員", "talk_to_staff"), ("開館時間", "library_hours"), ("opening hours", "library_hours"),
+        ("外国人相談", "multilingual_consultation"), ("consultation desk", "multilingual_consultation"),
+    ]:
+        nlu.add(text, topic)
+    from nlu.types import Entity
+
+    nlu.entities["in english"] = [Entity("language", "en", "English", 3, 10)]
+    nlu.entities["英語で"] = [Entity("language", "en", "英語", 0, 2)]
+    nlu.entities["北地区"] = [Entity("district", "kita", "北地区", 0, 3)]
+    nlu.entities["kita"] = [Entity("district", "kita", "kita", 0, 4)]
+    return nlu
+
+
+@pytest.fixture
+def build(make_config: Callable[..., AppConfig]) -> Callable[..., Components]:
+    """Build wired components on a database with a given NLU."""
+
+    def make(database_url: str | None = None, nlu: Understanding | None = None, **dialogue: object) -> Components:
+        config = make_config(database_url, **dialogue)
+        return build_components(config, nlu=nlu or RuleNlu())
+
+    return make
+
+
+@pytest.fixture
+def client(build: Callable[..., Components], rule_nlu: RuleNlu) -> Iterator[TestClient]:
+    """An HTTP client of an app on SQLite with the rule NLU."""
+    components = build(nlu=rule_nlu)
+    with TestClient(create_app(components.config, components=components)) as test_client:
+        yield test_client

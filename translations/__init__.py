@@ -1,0 +1,1 @@
+"""UI string catalogs, language fallbacks, machine translation, glossary and easy Japanese."""
