@@ -19,6 +19,9 @@ def _configure_runtime(config: AppConfig) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(config.nlu.threads))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.privacy import install_masking
+
+    install_masking()
 
 
 def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:

@@ -49,7 +49,7 @@ class DialogueEngine:
         self._skills = dict(skills)
         self._forms = dict(forms)
         self._today = today
-        self._spaces = {
+        self._spaces: dict[str, set[str]] = {
             bot: {topic.id for topic in services.contract.space(cfg.topic_groups)}
             for bot, cfg in services.config.bots.items()
         }

@@ -89,7 +89,8 @@ def _fill_and_advance(turn: Turn, form: Form, *, first_turn: bool) -> None:
             attempts = int(turn.state.slots.get(_ATTEMPTS, 0)) + 1
             if attempts >= MAX_ATTEMPTS:
                 cancel_form(turn)
-                turn.say("form.retry_limit", buttons=[turn.button("button.talk_to_staff", make_payload("talk_to_staff"))])
+                staff = turn.button("button.talk_to_staff", make_payload("talk_to_staff"))
+                turn.say("form.retry_limit", buttons=[staff])
                 return
             turn.state.slots[_ATTEMPTS] = attempts
             turn.say(slot.invalid_key, buttons=slot.choices(turn))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from bot.payloads import make_payload
 from bot.storage.store import HandoffDraft
 from bot.turn import Turn
+from bot.types import Reply
 from translations.languages import ENDONYMS
 
 Skill = Callable[[Turn], None]
@@ -112,8 +113,8 @@ def honest_task_answer(topic: str) -> Skill:
     keys = HONEST_TASK_ANSWERS[topic]
 
     def answer(turn: Turn) -> None:
-        params = {name: turn.profile_value(key) for name, key in keys.items()}
-        turn.say(f"task.{topic}.answer", **params)
+        params: dict[str, object] = {name: turn.profile_value(key) for name, key in keys.items()}
+        turn.replies.append(Reply(text=turn.text(f"task.{topic}.answer", **params)))
 
     answer.__name__ = f"answer_{topic}"
     return answer

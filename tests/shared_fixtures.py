@@ -77,7 +77,7 @@ def make_config(tmp_path: Path) -> Callable[..., AppConfig]:
 def rule_nlu() -> RuleNlu:
     """A rule-based stand-in for the NLU with the rules most engine tests need."""
     nlu = RuleNlu()
-    for text, topic in [
+    for needle, topic in [
         ("こんにちは", "greet"), ("hello", "greet"), ("住民票", "resident_certificate"),
         ("juminhyo", "resident_certificate"), ("ごみの日", "garbage_collection_day"),
         ("garbage day", "garbage_collection_day"), ("最初から", "restart"), ("start over", "restart"),
@@ -85,7 +85,7 @@ def rule_nlu() -> RuleNlu:
         ("職員", "talk_to_staff"), ("開館時間", "library_hours"), ("opening hours", "library_hours"),
         ("外国人相談", "multilingual_consultation"), ("consultation desk", "multilingual_consultation"),
     ]:
-        nlu.add(text, topic)
+        nlu.add(needle, topic)
     from nlu.types import Entity
 
     nlu.entities["in english"] = [Entity("language", "en", "English", 3, 10)]

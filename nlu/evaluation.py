@@ -1,0 +1,162 @@
+"""Helpers for benchmarks and offline evaluation (not used when serving).
+
+Reads the topics contract and the knowledge base's ``questions`` directly from
+their YAML files (the NLU never imports the knowledge package), loads labelled
+evaluation files, and provides the two baselines the benchmarks compare with.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from nlu.normalize import fold_japanese, normalize
+from nlu.training_data import load_bot_training_data
+from nlu.types import OUT_OF_SCOPE, BotTrainingData
+
+LOG = logging.getLogger(__name__)
+#: Topic groups each bot answers (mirrors config.yml's ``bots:`` section).
+DEFAULT_BOT_GROUPS: dict[str, tuple[str, ...]] = {
+    "city_hall": ("city_hall", "smartphone_help"),
+    "residents": ("residents",),
+    "library": ("library",),
+}
+
+
+def read_topic_spaces(
+    spec_path: Path, bot_groups: Mapping[str, Sequence[str]] = DEFAULT_BOT_GROUPS
+) -> dict[str, list[str]]:
+    """Each bot's topic ids from ``topics.yml`` (system topics first, out_of_scope excluded)."""
+    spec: dict[str, Any] = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    system = [item["id"] for item in spec.get("system", []) if item["id"] != OUT_OF_SCOPE]
+    return {
+        bot: system + [item["id"] for group in groups for item in spec.get(group, [])]
+        for bot, groups in bot_groups.items()
+    }
+
+
+def read_kb_questions(kb_dir: Path, bot: str) -> dict[str, list[str]]:
+    """``questions`` of every ``<kb_dir>/<bot>/<topic>.yml``, all languages flattened."""
+    questions: dict[str, list[str]] = {}
+    folder = kb_dir / bot
+    if not folder.is_dir():
+        return questions
+    for path in sorted(folder.glob("*.yml")):
+        try:
+            entry = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            LOG.warning("kb file %s skipped: %s", path, error)
+            continue
+        by_language = entry.get("questions") or {}
+        if not isinstance(by_language, dict):
+            continue
+        topic = str(entry.get("id") or path.stem)
+        for items in by_language.values():
+            questions.setdefault(topic, []).extend(str(item) for item in items or [] if str(item).strip())
+    return questions
+
+
+def load_all_bots(
+    data_dir: Path, kb_dir: Path, spec_path: Path, bot_groups: Mapping[str, Sequence[str]] = DEFAULT_BOT_GROUPS
+) -> dict[str, BotTrainingData]:
+    """Training data of every bot: nlu/data files + knowledge-base questions."""
+    spaces = read_topic_spaces(spec_path, bot_groups)
+    return {
+        bot: load_bot_training_data(data_dir, bot, topics, read_kb_questions(kb_dir, bot))
+        for bot, topics in spaces.items()
+    }
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    """One evaluation query."""
+
+    bot: str
+    topic: str
+    language: str
+    text: str
+
+
+def read_eval_jsonl(path: Path) -> list[LabelledQuery]:
+    """Rows ``{"bot","id","lang","text"}`` of an evaluation file."""
+    rows: list[LabelledQuery] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                rows.append(LabelledQuery(record["bot"], record["id"], record["lang"], record["text"]))
+    return rows
+
+
+class TfidfLogRegBaseline:
+    """Baseline: char 1-4-gram TF-IDF + logistic regression, OOS by class or threshold."""
+
+    def __init__(self, threshold: float = 0.0) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, min_df=1)
+        self.model = LogisticRegression(C=20.0, max_iter=300)
+        self.threshold = threshold
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> TfidfLogRegBaseline:
+        """Train on raw texts."""
+        features = self.vectorizer.fit_transform([fold_japanese(text) for text in texts])
+        self.model.fit(features, list(labels))
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities (columns follow ``classes``)."""
+        return np.asarray(self.model.predict_proba(self.vectorizer.transform([fold_japanese(t) for t in texts])))
+
+    @property
+    def classes(self) -> list[str]:
+        """Class labels."""
+        return [str(label) for label in self.model.classes_]
+
+
+class FastTextBaseline:
+    """Baseline: fastText supervised (word + char n-grams), trained in a temp file."""
+
+    def __init__(self, epochs: int = 50, threshold: float = 0.0) -> None:
+        self.epochs = epochs
+        self.threshold = threshold
+        self.model: Any = None
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> FastTextBaseline:
+        """Train a supervised fastText model (1 thread, fixed seed)."""
+        import tempfile
+
+        import fasttext
+
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as handle:
+            for text, label in zip(texts, labels, strict=True):
+                handle.write(f"__label__{label} {self._prep(text)}\n")
+            path = handle.name
+        self.model = fasttext.train_supervised(
+            input=path, epoch=self.epochs, lr=0.5, wordNgrams=2, minn=1, maxn=4, dim=50, thread=1,
+            verbose=0, seed=13,
+        )
+        Path(path).unlink(missing_ok=True)
+        return self
+
+    @staticmethod
+    def _prep(text: str) -> str:
+        # CJK has no spaces: separate characters so word n-grams see them.
+        folded = fold_japanese(text)
+        out = []
+        for ch in folded:
+            out.append(f" {ch} " if ord(ch) > 0x2E80 else ch)
+        return normalize(" ".join("".join(out).split()))
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """Best label and its probability."""
+        labels, probs = self.model.f.predict(self._prep(text) + "\n", 1, 0.0, "strict")[0][::-1]
+        return labels.replace("__label__", ""), float(probs)
