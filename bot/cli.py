@@ -112,9 +112,10 @@ def build_parser(extra: Sequence[Callable[[argparse._SubParsersAction], None]] =
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``yorisoi`` console script."""
+    from bot.cli_kb import register_kb_commands
     from bot.cli_nlu import register_nlu_commands
 
-    parser = build_parser([register_nlu_commands])
+    parser = build_parser([register_nlu_commands, register_kb_commands])
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)

@@ -15,9 +15,9 @@ from bot.forms import INTERRUPTING_TOPICS, Form, cancel_form, continue_form, rep
 from bot.payloads import parse_payload
 from bot.protocols import Store, Understanding
 from bot.skills import Skill
-from bot.storage.store import CompletedTurn, DialogueState, OutboundDraft, StateConflict
+from bot.storage.store import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, StateConflict
 from bot.turn import Services, Turn
-from bot.types import InboundMessage, Reply, TranscriptEntry, TurnResult
+from bot.types import Button, InboundMessage, Reply, TranscriptEntry, TurnResult
 from nlu.types import OUT_OF_SCOPE, Entity, NluResult
 from translations.catalog import Catalog
 
@@ -65,7 +65,14 @@ class DialogueEngine:
 
     def handle(self, message: InboundMessage) -> TurnResult:
         """Store, understand and answer ``message``; a redelivered message is not answered twice."""
-        record = self._store.record_inbound(message)
+        return self.process(self.accept(message), message)
+
+    def accept(self, message: InboundMessage) -> InboundRecord:
+        """Store ``message`` now (before any processing), so a crash later cannot lose it."""
+        return self._store.record_inbound(message)
+
+    def process(self, record: InboundRecord, message: InboundMessage) -> TurnResult:
+        """Answer a message stored by :meth:`accept`."""
         if record.duplicate:
             return TurnResult(record.conversation_id, (), message.language or "", None, None, duplicate=True)
         for _attempt in range(_MAX_STATE_RETRIES):
@@ -98,6 +105,28 @@ class DialogueEngine:
                 record.conversation_id, tuple(turn.replies), turn.language, turn.topic, turn.understood.confidence
             )
         raise StateConflict(record.conversation_id)
+
+    def lifecycle(self, bot: str, channel: str, sender: str, event: str, language: str | None) -> tuple[Reply, ...]:
+        """A follow (activate, then the welcome to send) or an unfollow (deactivate; nothing to send)."""
+        self._store.set_active(bot, channel, sender, event != "unfollow")
+        if event == "unfollow":
+            return ()
+        return self.greeting(bot, language)
+
+    def greeting(self, bot: str, language: str | None) -> tuple[Reply, ...]:
+        """The welcome of ``bot`` in ``language`` (or the default language) with the start menu."""
+        chosen = language if language in self._services.config.languages else self._services.config.default_language
+        catalog = self._services.catalog
+        text = catalog.text("greet.welcome", chosen, bot_name=catalog.text(f"bot.{bot}.name", chosen))
+        menu = self._services.config.bots[bot].menu  # type: ignore[index]
+        knowledge = self._services.knowledge
+        buttons = []
+        for topic in menu:
+            title = knowledge.title(bot, topic, chosen) or (
+                catalog.text(f"topic.{topic}", chosen) if catalog.has(f"topic.{topic}") else None)
+            if title:
+                buttons.append(Button(title, f"/{topic}"))
+        return (Reply(text=text, buttons=tuple(buttons)),)
 
     # --- deciding -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter
 
-from bot.types import ChannelPolicy, InboundMessage, TranscriptEntry, TurnResult
+from bot.types import ChannelPolicy, InboundMessage, Reply, TranscriptEntry, TurnResult
 
 
 class MessageHandler(Protocol):
@@ -24,6 +24,18 @@ class MessageHandler(Protocol):
 
     def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
         """The stored messages of ``sender`` with ``bot`` on every channel."""
+        ...
+
+    def accept(self, message: InboundMessage) -> Any:
+        """Store ``message`` now; returns a record for :meth:`process` (``.duplicate`` is True for redeliveries)."""
+        ...
+
+    def process(self, record: Any, message: InboundMessage) -> TurnResult:
+        """Answer a message stored by :meth:`accept` (may run later, e.g. in a background task)."""
+        ...
+
+    def lifecycle(self, bot: str, channel: str, sender: str, event: str, language: str | None) -> tuple[Reply, ...]:
+        """``event`` "follow": activate and return the welcome; "unfollow": deactivate, return ()."""
         ...
 
 

@@ -28,6 +28,8 @@ class Conversation(Base):
     bot: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     sender: Mapped[str] = mapped_column(String(128))
+    #: False after the resident unfollowed (LINE): nothing may be pushed to them.
+    active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

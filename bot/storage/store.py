@@ -171,6 +171,21 @@ class SqlStore:
                 .values(updated_at=now)
             )
 
+    def set_active(self, bot: str, channel: str, sender: str, active: bool) -> None:
+        """Mark a resident as following (True) or gone (False) on a channel."""
+        with self._sessions.begin() as session:
+            conversation = self._conversation(session, bot, channel, sender)
+            conversation.active = active
+            conversation.updated_at = datetime.now(UTC)
+
+    def is_active(self, bot: str, channel: str, sender: str) -> bool:
+        """Whether messages may still be pushed to the resident (unknown residents are active)."""
+        with self._sessions() as session:
+            active = session.scalar(select(models.Conversation.active).where(
+                models.Conversation.bot == bot, models.Conversation.channel == channel,
+                models.Conversation.sender == sender))
+            return True if active is None else bool(active)
+
     def fail_turn(self, message_id: int, reason: str) -> None:
         """Mark an inbound message as failed; the message itself stays stored."""
         with self._sessions.begin() as session:

@@ -65,3 +65,11 @@ def test_consent_latest_decision_wins(database_url: str) -> None:
     consents.record("city_hall", "line", "U1", "callback", granted=False)
     assert not consents.has("city_hall", "line", "U1", "callback")
     engine.dispose()
+
+
+def test_unfollow_deactivates_and_follow_reactivates(store: SqlStore) -> None:
+    assert store.is_active("library", "line", "U1")
+    store.set_active("library", "line", "U1", False)
+    assert not store.is_active("library", "line", "U1")
+    store.set_active("library", "line", "U1", True)
+    assert store.is_active("library", "line", "U1")

@@ -1,0 +1,184 @@
+"""Topic classification for one topic space (one bot, or all bots for routing).
+
+Model: two linear heads fused in log space and temperature-scaled,
+
+    log p = softmax( (w * log p_emb + (1 - w) * log p_tfidf) / T )
+
+* ``p_emb``: logistic regression over multilingual sentence embeddings (one
+  model for all languages);
+* ``p_tfidf``: linear SVM over character n-gram TF-IDF of the folded text
+  (keyword-only Japanese queries, typos, romanised words).
+
+``out_of_scope`` is a class of its own (trained on the out_of_scope examples)
+*and* a threshold: a message whose best in-scope topic is below ``threshold``
+is out of scope. ``w``, ``T`` and ``threshold`` are calibrated on a stratified
+validation split of the training data (never on evaluation data), then the
+heads are refitted on all the data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlu.heads import CharTfidf, LinearHead, log_softmax
+from nlu.types import OUT_OF_SCOPE
+
+EMB_WEIGHTS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+TEMPERATURES = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0)
+#: Share of in-scope validation examples the threshold may reject. Validation
+#: examples are paraphrases of training ones, so real traffic scores lower: keep it small.
+TARGET_FALSE_REJECTION = 0.02
+THRESHOLD_BOUNDS = (0.05, 0.5)
+VALIDATION_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fusion weight, temperature and OOS threshold, with validation metrics."""
+
+    emb_weight: float = 0.7
+    temperature: float = 1.0
+    threshold: float = 0.2
+    validation_accuracy: float = 0.0
+    validation_false_rejection: float = 0.0
+    validation_oos_recall: float = 0.0
+    validation_size: int = 0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Probabilities over ``classes`` for one message."""
+
+    classes: tuple[str, ...]
+    probabilities: np.ndarray
+
+    def ranked(self) -> list[tuple[str, float]]:
+        """(class, probability) pairs, best first."""
+        order = np.argsort(-self.probabilities)
+        return [(self.classes[i], float(self.probabilities[i])) for i in order]
+
+
+def stratified_split(labels: Sequence[str], share: float, seed: int = 13) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation); classes with fewer than 3 examples stay in train."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_label.setdefault(label, []).append(index)
+    train: list[int] = []
+    validation: list[int] = []
+    for indices in by_label.values():
+        shuffled = list(rng.permutation(indices))
+        take = int(round(len(shuffled) * share)) if len(shuffled) >= 3 else 0
+        validation.extend(shuffled[:take])
+        train.extend(shuffled[take:])
+    return np.array(sorted(train), dtype=int), np.array(sorted(validation), dtype=int)
+
+
+class TopicClassifier:
+    """Embedding LR + TF-IDF SVM, fused and calibrated; see the module docstring."""
+
+    def __init__(self, tfidf: CharTfidf, emb_head: LinearHead, tfidf_head: LinearHead,
+                 calibration: Calibration) -> None:
+        self.tfidf = tfidf
+        self.classes = tuple(emb_head.classes)
+        self.emb_head = emb_head
+        self.tfidf_head = tfidf_head.aligned(self.classes)
+        self.calibration = calibration
+
+    # ---------------------------------------------------------------- training
+    @classmethod
+    def _fit_heads(cls, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray,
+                   calibration: Calibration) -> TopicClassifier:
+        tfidf = CharTfidf.fit(texts)
+        emb_head = LinearHead.fit_logistic(embeddings, labels)
+        tfidf_head = LinearHead.fit_svm(tfidf.transform(texts), labels)
+        return cls(tfidf, emb_head, tfidf_head, calibration)
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray,
+              calibrate: bool = True) -> TopicClassifier:
+        """Calibrate on a validation split (if ``calibrate``), then fit on everything."""
+        calibration = Calibration()
+        if calibrate and len(set(labels)) > 1:
+            train_idx, val_idx = stratified_split(labels, VALIDATION_SHARE)
+            if len(val_idx):
+                provisional = cls._fit_heads([texts[i] for i in train_idx], [labels[i] for i in train_idx],
+                                             embeddings[train_idx], calibration)
+                calibration = provisional.calibrate([texts[i] for i in val_idx], [labels[i] for i in val_idx],
+                                                    embeddings[val_idx])
+        return cls._fit_heads(texts, labels, embeddings, calibration)
+
+    def _head_log_probs(self, texts: Sequence[str], embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.emb_head.log_proba(embeddings), self.tfidf_head.log_proba(self.tfidf.transform(texts))
+
+    def calibrate(self, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray) -> Calibration:
+        """Choose fusion weight, temperature and OOS threshold on held-out examples."""
+        emb_lp, tf_lp = self._head_log_probs(texts, embeddings)
+        gold = np.array([self.classes.index(label) if label in self.classes else -1 for label in labels])
+        best_weight, best_accuracy = 1.0, -1.0
+        for weight in EMB_WEIGHTS:
+            accuracy = float(np.mean((weight * emb_lp + (1 - weight) * tf_lp).argmax(axis=1) == gold))
+            if accuracy >= best_accuracy:
+                best_weight, best_accuracy = weight, accuracy
+        fused = best_weight * emb_lp + (1 - best_weight) * tf_lp
+        known = gold >= 0
+        best_temperature, best_nll = 1.0, np.inf
+        for temperature in TEMPERATURES:
+            log_p = log_softmax(fused / temperature)
+            nll = -float(np.mean(log_p[known, gold[known]])) if known.any() else 0.0
+            if nll < best_nll:
+                best_temperature, best_nll = temperature, nll
+        probabilities = np.exp(log_softmax(fused / best_temperature))
+        threshold, false_rejection, oos_recall = self._threshold(probabilities, gold)
+        return Calibration(best_weight, best_temperature, threshold, best_accuracy, false_rejection, oos_recall,
+                           len(labels))
+
+    def _threshold(self, probabilities: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
+        oos = self.classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes else -1
+        in_scope_probs = probabilities.copy()
+        if oos >= 0:
+            in_scope_probs[:, oos] = -1.0
+        top = in_scope_probs.max(axis=1)
+        says_oos = probabilities.argmax(axis=1) == oos
+        is_oos = gold == oos
+        accepted_in_scope = top[~is_oos & ~says_oos]
+        low, high = THRESHOLD_BOUNDS
+        if len(accepted_in_scope):
+            threshold = float(np.quantile(accepted_in_scope, TARGET_FALSE_REJECTION))
+        else:
+            threshold = low
+        threshold = min(max(threshold, low), high)
+        rejected = says_oos | (top < threshold)
+        false_rejection = float(rejected[~is_oos].mean()) if (~is_oos).any() else 0.0
+        oos_recall = float(rejected[is_oos].mean()) if is_oos.any() else 0.0
+        return threshold, false_rejection, oos_recall
+
+    # --------------------------------------------------------------- inference
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray) -> list[Prediction]:
+        """Calibrated probabilities for each text."""
+        emb_lp, tf_lp = self._head_log_probs(texts, embeddings)
+        weight, temperature = self.calibration.emb_weight, self.calibration.temperature
+        probabilities = np.exp(log_softmax((weight * emb_lp + (1 - weight) * tf_lp) / temperature))
+        return [Prediction(self.classes, row) for row in probabilities]
+
+    # ------------------------------------------------------------- persistence
+    def save(self, folder: Path) -> None:
+        """Write the heads, the vectoriser and the calibration into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tfidf.save(folder)
+        self.emb_head.save(folder, "embedding_head")
+        self.tfidf_head.save(folder, "tfidf_head")
+        (folder / "calibration.json").write_text(json.dumps(asdict(self.calibration), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> TopicClassifier:
+        """Read what :meth:`save` wrote."""
+        calibration_data: dict[str, Any] = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
+        return cls(CharTfidf.load(folder), LinearHead.load(folder, "embedding_head"),
+                   LinearHead.load(folder, "tfidf_head"), Calibration(**calibration_data))
