@@ -22,6 +22,8 @@ def _configure_runtime(config: AppConfig) -> None:
     from bot.privacy import install_masking
 
     install_masking()
+    # Migration chatter is not news for an operator.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:

@@ -67,9 +67,13 @@ def predict(config: AppConfig, rows: list[dict[str, Any]], *, nlu: Understanding
 def _progress(stream: TextIO, done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        stream.write("\n")
+    # Redraw in place on a terminal; in a log file, one line per tenth is enough.
+    if stream.isatty():
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            stream.write("\n")
+    elif done == total or (10 * done // max(total, 1)) != (10 * (done - 1) // max(total, 1)):
+        stream.write(f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}\n")
     stream.flush()
 
 

@@ -74,7 +74,7 @@ def stratified_split(labels: Sequence[str], share: float, seed: int = 13) -> tup
     validation: list[int] = []
     for indices in by_label.values():
         shuffled = list(rng.permutation(indices))
-        take = int(round(len(shuffled) * share)) if len(shuffled) >= 3 else 0
+        take = round(len(shuffled) * share) if len(shuffled) >= 3 else 0
         validation.extend(shuffled[:take])
         train.extend(shuffled[take:])
     return np.array(sorted(train), dtype=int), np.array(sorted(validation), dtype=int)
@@ -93,33 +93,40 @@ class TopicClassifier:
 
     # ---------------------------------------------------------------- training
     @classmethod
-    def _fit_heads(cls, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray,
+    def _fit_heads(cls, tfidf: CharTfidf, features: Any, labels: Sequence[str], embeddings: np.ndarray,
                    calibration: Calibration) -> TopicClassifier:
-        tfidf = CharTfidf.fit(texts)
         emb_head = LinearHead.fit_logistic(embeddings, labels)
-        tfidf_head = LinearHead.fit_svm(tfidf.transform(texts), labels)
+        tfidf_head = LinearHead.fit_svm(features, labels)
         return cls(tfidf, emb_head, tfidf_head, calibration)
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray,
-              calibrate: bool = True) -> TopicClassifier:
-        """Calibrate on a validation split (if ``calibrate``), then fit on everything."""
+              calibrate: bool = True, tfidf: CharTfidf | None = None, features: Any = None) -> TopicClassifier:
+        """Calibrate on a validation split (if ``calibrate``), then fit on everything.
+
+        ``tfidf`` / ``features``: a vectoriser shared between classifiers and the
+        rows of ``texts`` it produced (fitted here when not given).
+        """
+        if tfidf is None:
+            tfidf = CharTfidf.fit(texts)
+        if features is None:
+            features = tfidf.transform(texts)
         calibration = Calibration()
         if calibrate and len(set(labels)) > 1:
             train_idx, val_idx = stratified_split(labels, VALIDATION_SHARE)
             if len(val_idx):
-                provisional = cls._fit_heads([texts[i] for i in train_idx], [labels[i] for i in train_idx],
+                provisional = cls._fit_heads(tfidf, features[train_idx], [labels[i] for i in train_idx],
                                              embeddings[train_idx], calibration)
-                calibration = provisional.calibrate([texts[i] for i in val_idx], [labels[i] for i in val_idx],
+                calibration = provisional.calibrate(features[val_idx], [labels[i] for i in val_idx],
                                                     embeddings[val_idx])
-        return cls._fit_heads(texts, labels, embeddings, calibration)
+        return cls._fit_heads(tfidf, features, labels, embeddings, calibration)
 
-    def _head_log_probs(self, texts: Sequence[str], embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.emb_head.log_proba(embeddings), self.tfidf_head.log_proba(self.tfidf.transform(texts))
+    def _head_log_probs(self, features: Any, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.emb_head.log_proba(embeddings), self.tfidf_head.log_proba(features)
 
-    def calibrate(self, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray) -> Calibration:
-        """Choose fusion weight, temperature and OOS threshold on held-out examples."""
-        emb_lp, tf_lp = self._head_log_probs(texts, embeddings)
+    def calibrate(self, features: Any, labels: Sequence[str], embeddings: np.ndarray) -> Calibration:
+        """Choose fusion weight, temperature and OOS threshold on held-out examples (TF-IDF rows given)."""
+        emb_lp, tf_lp = self._head_log_probs(features, embeddings)
         gold = np.array([self.classes.index(label) if label in self.classes else -1 for label in labels])
         best_weight, best_accuracy = 1.0, -1.0
         for weight in EMB_WEIGHTS:
@@ -149,10 +156,8 @@ class TopicClassifier:
         is_oos = gold == oos
         accepted_in_scope = top[~is_oos & ~says_oos]
         low, high = THRESHOLD_BOUNDS
-        if len(accepted_in_scope):
-            threshold = float(np.quantile(accepted_in_scope, TARGET_FALSE_REJECTION))
-        else:
-            threshold = low
+        quantile = np.quantile(accepted_in_scope, TARGET_FALSE_REJECTION) if len(accepted_in_scope) else low
+        threshold = float(quantile)
         threshold = min(max(threshold, low), high)
         rejected = says_oos | (top < threshold)
         false_rejection = float(rejected[~is_oos].mean()) if (~is_oos).any() else 0.0
@@ -162,7 +167,7 @@ class TopicClassifier:
     # --------------------------------------------------------------- inference
     def predict(self, texts: Sequence[str], embeddings: np.ndarray) -> list[Prediction]:
         """Calibrated probabilities for each text."""
-        emb_lp, tf_lp = self._head_log_probs(texts, embeddings)
+        emb_lp, tf_lp = self._head_log_probs(self.tfidf.transform(texts), embeddings)
         weight, temperature = self.calibration.emb_weight, self.calibration.temperature
         probabilities = np.exp(log_softmax((weight * emb_lp + (1 - weight) * tf_lp) / temperature))
         return [Prediction(self.classes, row) for row in probabilities]

@@ -73,14 +73,14 @@ def infer_synonym_types(
 ) -> dict[str, str]:
     """Entity type of each canonical synonym value, from annotated training examples."""
     surface_to_canonical = {_fold(surface): canonical for canonical, forms in synonyms.items() for surface in forms}
-    for canonical in synonyms:
-        surface_to_canonical.setdefault(_fold(canonical), canonical)
+    for name in synonyms:
+        surface_to_canonical.setdefault(_fold(name), name)
     types: dict[str, str] = {}
     for example in examples:
         for entity in example.entities:
-            canonical = surface_to_canonical.get(_fold(entity.value)) or surface_to_canonical.get(
-                _fold(entity.text)
-            )
+            canonical: str | None = surface_to_canonical.get(_fold(entity.value))
+            if canonical is None:
+                canonical = surface_to_canonical.get(_fold(entity.text))
             if canonical is not None:
                 types.setdefault(canonical, entity.type)
     return types

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -97,7 +97,7 @@ class LinearHead:
 class CharTfidf:
     """Character 1-3-gram TF-IDF (``char_wb``, sublinear tf) over folded text."""
 
-    PARAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (1, 3), "sublinear_tf": True, "min_df": 1,
+    PARAMS: ClassVar[dict[str, Any]] = {"analyzer": "char_wb", "ngram_range": (1, 3), "sublinear_tf": True, "min_df": 1,
                               "dtype": np.float32}
 
     def __init__(self, vectorizer: Any) -> None:
@@ -118,6 +118,9 @@ class CharTfidf:
     def transform(self, texts: Sequence[str]) -> Any:
         """Sparse TF-IDF rows (L2-normalised); same result as sklearn's transform, less overhead."""
         from scipy.sparse import csr_matrix
+
+        if len(texts) > 32:
+            return self.vectorizer.transform([fold_japanese(text) for text in texts])
 
         indptr, indices, values = [0], [], []
         for text in texts:

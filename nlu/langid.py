@@ -43,22 +43,28 @@ LID_ALIASES: dict[str, str] = {
 KEPT_PREFERRED_CONFIDENCE = 0.5
 _VIETNAMESE_ONLY = frozenset("ăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 _LATIN_LANGUAGES = frozenset({"en", "vi", "tl", "pt", "es", "id"})
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Frequent words that (among our languages) belong to one language only; each hit
 # adds FUNCTION_WORD_WEIGHT / number of words to that language's score. lid.176 is
 # weak on short Tagalog and Indonesian, which these fix.
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "tl": frozenset(
+    "tl": _words(
         "ang ng mga po hindi ako ikaw siya kami tayo sila ito iyan iyon dito doon nang naman lang talaga "
         "kung pero wala paano saan ano bakit kailan magkano gusto kay nasa yung kasi niya ko mo namin natin "
-        "nila ninyo kayo nga din rin ba opo salamat kumusta maganda magandang pwede puwede sana akin".split()
+        "nila ninyo kayo nga din rin ba opo salamat kumusta maganda magandang pwede puwede sana akin"
     ),
-    "id": frozenset(
+    "id": _words(
         "yang dan saya ini itu tidak tak bisa dengan untuk ada akan sudah belum mau bagaimana dimana kapan "
         "berapa tolong jangan sebentar kamu anda dia mereka kita aku apakah sangat juga karena tapi atau "
-        "harus boleh dari pada oleh sini sana terima kasih selamat bagaimanakah".split()
+        "harus boleh dari pada oleh sini sana terima kasih selamat bagaimanakah"
     ),
-    "pt": frozenset("não você vocês está estão obrigado obrigada também muito isso então pra onde".split()),
-    "es": frozenset("usted ustedes está están gracias también mucho eso entonces dónde qué cómo hay".split()),
+    "pt": _words("não você vocês está estão obrigado obrigada também muito isso então pra onde"),
+    "es": _words("usted ustedes está están gracias también mucho eso entonces dónde qué cómo hay"),
 }
 FUNCTION_WORD_WEIGHT = 0.6
 _ORTHOGRAPHY_CUES: dict[str, frozenset[str]] = {"pt": frozenset("ãõç"), "es": frozenset("ñ¿¡")}
@@ -237,7 +243,7 @@ class LanguageDetector:
             return self._resolve_variant(by_script, clean, preferred), 1.0
 
         scores = self._lid_scores(clean)
-        if counts["han"] and not counts["latin"]:
+        if counts["han"] >= counts["latin"]:
             scores = self._han_scores(clean, scores)
         if not scores:
             return (preferred, KEPT_PREFERRED_CONFIDENCE) if preferred else (self.default_language, 0.0)

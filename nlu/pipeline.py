@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -31,6 +33,7 @@ from nlu.artifact import ARTIFACT_FORMAT, check_compatible, write_atomically
 from nlu.classifier import TopicClassifier
 from nlu.encoders import CachedEncoder, EmbeddingCache, Encoder, build_encoder
 from nlu.entities import EntityExtractor, infer_synonym_types
+from nlu.heads import CharTfidf
 from nlu.langid import LanguageDetector
 from nlu.normalize import normalize
 from nlu.training_data import SYSTEM_TOPICS, training_data_hash
@@ -52,6 +55,8 @@ OTHER_BOT_MAX_OWN_MASS = 0.15
 #: When the message is out of scope anyway, suggest another bot from this probability on.
 OTHER_BOT_SUGGEST_PROBABILITY = 0.4
 CANDIDATES = 3
+#: Query embeddings kept in memory (never on disk): repeated short messages skip the encoder.
+QUERY_CACHE_SIZE = 4096
 
 
 class NluPipeline:
@@ -68,6 +73,8 @@ class NluPipeline:
         self.topics = dict(topics)
         self.metadata = dict(metadata)
         self.language_detector = LanguageDetector(settings.languages)
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_lock = threading.Lock()
         self._owner: dict[str, str] = {}
         for bot, bot_topics in self.topics.items():
             for topic in bot_topics:
@@ -94,6 +101,10 @@ class NluPipeline:
         embed_seconds = time.perf_counter() - embed_started
         row_of = {text: i for i, text in enumerate(unique)}
         encoder.cache.close()
+        raw_texts = sorted({text for bot_rows in rows.values() for text, _ in bot_rows})
+        tfidf = CharTfidf.fit(raw_texts)
+        tfidf_rows = tfidf.transform(raw_texts)
+        tfidf_row_of = {text: i for i, text in enumerate(raw_texts)}
 
         warnings: list[str] = []
         classifiers: dict[str, TopicClassifier] = {}
@@ -105,8 +116,16 @@ class NluPipeline:
             if missing:
                 warnings.append(f"{bot}: no examples for {', '.join(missing)}")
             embeddings = vectors[[row_of[normalize(text)] for text, _ in bot_rows]]
-            classifiers[bot] = TopicClassifier.train([t for t, _ in bot_rows], labels, embeddings)
-        router = cls._train_router(rows, vectors, row_of) if len(rows) > 1 else None
+            features = tfidf_rows[[tfidf_row_of[text] for text, _ in bot_rows]]
+            classifiers[bot] = TopicClassifier.train([t for t, _ in bot_rows], labels, embeddings, tfidf=tfidf,
+                                                     features=features)
+        router = None
+        if len(rows) > 1:
+            merged = sorted({(text, label) for bot_rows in rows.values() for text, label in bot_rows})
+            router = TopicClassifier.train(
+                [t for t, _ in merged], [lbl for _, lbl in merged],
+                vectors[[row_of[normalize(text)] for text, _ in merged]], calibrate=False, tfidf=tfidf,
+                features=tfidf_rows[[tfidf_row_of[text] for text, _ in merged]])
 
         data_hash = training_data_hash(bots.values())
         metadata = {
@@ -135,14 +154,6 @@ class NluPipeline:
             validation_accuracy=float(np.mean([c.validation_accuracy for c in calibrations])),
             oos_threshold=float(np.mean([c.threshold for c in calibrations])), warnings=tuple(warnings),
         )
-
-    @staticmethod
-    def _train_router(rows: Mapping[str, list[tuple[str, str]]], vectors: np.ndarray,
-                      row_of: Mapping[str, int]) -> TopicClassifier:
-        merged = sorted({(text, label) for bot_rows in rows.values() for text, label in bot_rows})
-        embeddings = vectors[[row_of[normalize(text)] for text, _ in merged]]
-        return TopicClassifier.train([t for t, _ in merged], [lbl for _, lbl in merged], embeddings,
-                                     calibrate=False)
 
     # ------------------------------------------------------------------- load
     @classmethod
@@ -176,7 +187,7 @@ class NluPipeline:
                 self.language_detector.default_language)
             return NluResult(language, 0.0, OUT_OF_SCOPE, 0.0, (), False, (), "")
         language, language_confidence = self.detect_language(text, preferred_language)
-        embedding = self.encoder.encode([normalized], "query")
+        embedding = self._embed_query(normalized)
         classifier = self.classifiers[bot]
         ranked = classifier.predict([text], embedding)[0].ranked()
         in_scope = [(topic, p) for topic, p in ranked if topic != OUT_OF_SCOPE]
@@ -200,6 +211,19 @@ class NluPipeline:
         entities = self.extractors[bot].extract(text, today)
         return NluResult(language, round(language_confidence, 4), topic, round(float(confidence), 4), candidates,
                          ambiguous, entities, normalized, other_bot, other_topic)
+
+    def _embed_query(self, normalized: str) -> np.ndarray:
+        with self._query_cache_lock:
+            cached = self._query_cache.get(normalized)
+            if cached is not None:
+                self._query_cache.move_to_end(normalized)
+                return cached
+        embedding = self.encoder.encode([normalized], "query")
+        with self._query_cache_lock:
+            self._query_cache[normalized] = embedding
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return embedding
 
     def _other_bot(self, bot: str, text: str, embedding: np.ndarray,
                    already_out_of_scope: bool) -> tuple[str | None, str | None, float]:

@@ -159,7 +159,7 @@ def dump_rasa_yaml(data: RasaNluData) -> str:
 
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
-_YAML_SPECIAL_WORDS = frozenset("y n yes no true false on off null ~".split())
+_YAML_SPECIAL_WORDS = frozenset(["y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"])
 
 
 def _yaml_scalar(value: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.protocols import MessageHandler
 from bot.types import ChannelPolicy, InboundMessage
 from connectors.errors import check_message
+from connectors.web.delivery import CLIENT_ID_PATTERN, client_metadata, deliver, transcript_json
 
 CHANNEL = "web"
 
@@ -24,6 +25,10 @@ class MessageRequest(BaseModel):
     sender: str = Field(min_length=1, max_length=128)
     text: str
     lang: str | None = None
+    #: The client's id for this message (the widget's HTTP fallback): a resend is answered once.
+    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
+    #: The title of the button whose payload ``text`` is, shown instead of the payload in transcripts.
+    title: str | None = Field(default=None, max_length=200)
 
 
 class ReplyOut(BaseModel):
@@ -40,6 +45,8 @@ class MessageResponse(BaseModel):
     language: str
     topic: str | None
     confidence: float | None
+    #: True when ``id`` was already answered: ``replies`` are the stored answer, sent again.
+    duplicate: bool = False
 
 
 class WebApiConnector:
@@ -55,31 +62,22 @@ class WebApiConnector:
         async def post_message(request: MessageRequest) -> MessageResponse:
             text = check_message(policy, request.bot, request.text, request.lang)
             message = InboundMessage(
-                bot=request.bot, channel=CHANNEL, sender=request.sender, text=text, language=request.lang
+                bot=request.bot, channel=CHANNEL, sender=request.sender, text=text, language=request.lang,
+                external_id=request.id, metadata=client_metadata(request.id, request.title),
             )
-            result = await run_in_threadpool(handler.handle, message)
+            delivery = await deliver(handler, message)
             return MessageResponse(
-                replies=[reply.to_dict() for reply in result.replies],
-                language=result.language,
-                topic=result.topic,
-                confidence=None if result.confidence is None else round(result.confidence, 4),
+                replies=list(delivery.replies),
+                language=delivery.language or request.lang or policy.default_language,
+                topic=delivery.topic,
+                confidence=delivery.confidence,
+                duplicate=delivery.duplicate,
             )
 
         @router.get("/conversations/{bot}/{sender}")
         async def get_transcript(bot: str, sender: str) -> dict[str, Any]:
             check_message(policy, bot, "-", None)
             entries = await run_in_threadpool(handler.transcript, bot, sender)
-            return {
-                "bot": bot,
-                "sender": sender,
-                "messages": [
-                    {
-                        "id": e.id, "channel": e.channel, "direction": e.direction, "role": e.role,
-                        "text": e.text, "language": e.language, "topic": e.topic, "status": e.status,
-                        "created_at": e.created_at.isoformat(), "reply": e.payload if e.direction == "out" else None,
-                    }
-                    for e in entries
-                ],
-            }
+            return {"bot": bot, "sender": sender, "messages": transcript_json(entries)}
 
         return router

@@ -27,7 +27,8 @@ class SentenceTransformerEncoder:
         self._model: Any = SentenceTransformer(model, device="cpu", local_files_only=True)
         self.name = f"sentence-transformers:{model}"
         self._source = model
-        dim = self._model.get_sentence_embedding_dimension()
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = getter()
         self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
         self._uses_e5_prefixes = "e5" in model.lower()
         self._batch_size = batch_size
