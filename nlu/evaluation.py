@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,72 @@ class FastTextBaseline:
         """Best label and its probability."""
         labels, probs = self.model.f.predict(self._prep(text) + "\n", 1, 0.0, "strict")[0][::-1]
         return labels.replace("__label__", ""), float(probs)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Texts and labels of one split."""
+
+    texts: list[str]
+    labels: list[str]
+
+
+def _open_intent_scores(gold: Sequence[str], predicted: Sequence[str], oos_label: str) -> dict[str, float]:
+    in_scope = [(g, p) for g, p in zip(gold, predicted, strict=True) if g != oos_label]
+    oos = [p for g, p in zip(gold, predicted, strict=True) if g == oos_label]
+    scores = {"in_scope_accuracy": sum(g == p for g, p in in_scope) / max(len(in_scope), 1)}
+    if oos:
+        scores["oos_recall"] = sum(p == oos_label for p in oos) / len(oos)
+    scores["false_oos"] = sum(p == oos_label for _, p in in_scope) / max(len(in_scope), 1)
+    return scores
+
+
+def _best_threshold(confidences: np.ndarray, predicted: Sequence[str], gold: Sequence[str], oos_label: str) -> float:
+    """Threshold maximising (in-scope accuracy + OOS recall) / 2 on a validation split."""
+    best, best_score = 0.0, -1.0
+    for threshold in np.linspace(0.0, 0.95, 39):
+        guesses = [oos_label if c < threshold else p for c, p in zip(confidences, predicted, strict=True)]
+        scores = _open_intent_scores(gold, guesses, oos_label)
+        value = (scores["in_scope_accuracy"] + scores.get("oos_recall", 0.0)) / 2
+        if value > best_score:
+            best, best_score = float(threshold), value
+    return best
+
+
+def compare_on_open_intent(train: Split, val: Split, test: Split, embed: Any, oos_label: str = OUT_OF_SCOPE,
+                           fasttext_epochs: int = 25) -> dict[str, dict[str, float]]:
+    """Our classifier vs the two baselines: fit on ``train``, calibrate on ``val``, score ``test``.
+
+    ``embed(texts) -> np.ndarray`` gives query embeddings (cached by the caller).
+    """
+    from nlu.classifier import TopicClassifier
+
+    results: dict[str, dict[str, float]] = {}
+    has_oos = oos_label in val.labels
+    classifier = TopicClassifier.train(train.texts, train.labels, embed(train.texts), calibrate=False)
+    calibration = classifier.calibrate(classifier.tfidf.transform(val.texts), val.labels, embed(val.texts))
+    if not has_oos:
+        calibration = dataclass_replace(calibration, threshold=0.0)
+    classifier.calibration = calibration
+    ours: list[str] = []
+    for prediction in classifier.predict(test.texts, embed(test.texts)):
+        ranked = [(c, p) for c, p in prediction.ranked() if c != oos_label]
+        top = prediction.ranked()[0][0]
+        ours.append(oos_label if top == oos_label or ranked[0][1] < calibration.threshold else ranked[0][0])
+    results["Yorisoi NLU (e5 + char TF-IDF, calibrated)"] = _open_intent_scores(test.labels, ours, oos_label)
+
+    tfidf = TfidfLogRegBaseline().fit(train.texts, train.labels)
+    val_p, test_p = tfidf.predict_proba(val.texts), tfidf.predict_proba(test.texts)
+    classes = tfidf.classes
+    threshold = _best_threshold(val_p.max(1), [classes[i] for i in val_p.argmax(1)], val.labels, oos_label) \
+        if has_oos else 0.0
+    guesses = [oos_label if row.max() < threshold else classes[int(row.argmax())] for row in test_p]
+    results["TF-IDF char n-gram + LR"] = _open_intent_scores(test.labels, guesses, oos_label)
+
+    fast = FastTextBaseline(epochs=fasttext_epochs).fit(train.texts, train.labels)
+    val_fast = [fast.predict(text) for text in val.texts]
+    threshold = _best_threshold(np.array([p for _, p in val_fast]), [label for label, _ in val_fast], val.labels,
+                                oos_label) if has_oos else 0.0
+    guesses = [oos_label if p < threshold else label for label, p in (fast.predict(t) for t in test.texts)]
+    results["fastText supervised"] = _open_intent_scores(test.labels, guesses, oos_label)
+    return results
