@@ -83,7 +83,7 @@ def measure_in_fresh_process() -> list[tuple[str, str]]:
     """Run :func:`parse_only` in a new interpreter so training memory does not count."""
     output = subprocess.run([sys.executable, __file__, "--parse-only"], check=True, capture_output=True,
                             text=True).stdout
-    return [tuple(row) for row in json.loads(output.strip().splitlines()[-1])]  # type: ignore[misc]
+    return [(str(name), str(value)) for name, value in json.loads(output.strip().splitlines()[-1])]
 
 
 def main() -> int:
@@ -109,7 +109,8 @@ def main() -> int:
     rows.append(("training, all bots, warm embedding cache", f"{report.seconds:.1f} s ({report.examples} examples)"))
 
     rows.extend(measure_in_fresh_process())
-    print(f"## NLU latency and memory ({len(read_eval_jsonl(DEV))} dev queries, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, "
+    queries = len(read_eval_jsonl(DEV))
+    print(f"## NLU latency and memory ({queries} dev queries, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, "
           f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f})\n")
     print("| measure | value |")
     print("|---|---|")

@@ -105,6 +105,17 @@ def main() -> int:
     print("|---|" + "---:|" * len(languages))
     for name, result in scores.items():
         print(f"| {name} | " + " | ".join(pct(result.get("lang:" + code)) for code in languages) + " |")
+    flagged = [(r.topic == row.topic) for row, r in zip(dev, ours, strict=True)
+               if row.topic != OUT_OF_SCOPE and r.ambiguous]
+    clear = [(r.topic == row.topic) for row, r in zip(dev, ours, strict=True)
+             if row.topic != OUT_OF_SCOPE and not r.ambiguous and r.topic != OUT_OF_SCOPE]
+    print(f"\nAmbiguous (margin {settings.ambiguity_margin}): {len(flagged)} in-scope queries flagged, top-1 "
+          f"{pct(sum(flagged) / len(flagged) if flagged else None)} when flagged vs "
+          f"{pct(sum(clear) / len(clear) if clear else None)} when not.")
+    in_candidates = sum(1 for row, r in zip(dev, ours, strict=True)
+                        if row.topic != OUT_OF_SCOPE and row.topic in {c.topic for c in r.candidates})
+    in_scope_total = sum(1 for row in dev if row.topic != OUT_OF_SCOPE)
+    print(f"Gold topic among the 3 candidates: {pct(in_candidates / in_scope_total)} of in-scope queries.")
     lid_hits = sum(1 for row, res in zip(dev, ours, strict=True) if res.language == row.language)
     print(f"\nLanguage detected correctly on dev (no preferred language given): {pct(lid_hits / len(dev))}")
     if report.warnings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 NLU_DATA_DIR = Path(__file__).resolve().parent.parent / "nlu" / "data"
 FINGERPRINT_FILE = "yorisoi-fingerprint.txt"
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
 
 
 def model_dir(config: AppConfig) -> Path:
@@ -46,15 +48,36 @@ def nlu_settings(config: AppConfig) -> Any:
 
 
 def bot_training_data(config: AppConfig, knowledge: KnowledgeBase, contract: TopicContract) -> dict[str, Any]:
-    """Every configured bot's training data: nlu/data files plus the KB's example questions."""
-    from nlu.training_data import load_bot_training_data
+    """Every configured bot's training data: nlu/data files plus the KB's example questions.
 
-    return {
-        bot: load_bot_training_data(
-            NLU_DATA_DIR, bot, [topic.id for topic in contract.space(cfg.topic_groups)], knowledge.examples(bot)
-        )
-        for bot, cfg in config.bots.items()
-    }
+    Japanese examples also get an all-hiragana twin, because seniors and beginners
+    often type without kanji (じゅうみんひょう for 住民票).
+    """
+    from nlu.training_data import load_bot_training_data, read_rasa_nlu
+
+    result = {}
+    for bot, cfg in config.bots.items():
+        examples = knowledge.examples(bot)
+        rasa = read_rasa_nlu(NLU_DATA_DIR / "common").merge(_read_if_dir(read_rasa_nlu, NLU_DATA_DIR / bot))
+        extra: dict[str, list[str]] = {topic: list(texts) for topic, texts in examples.items()}
+        for topic, texts in [*examples.items(), *rasa.intents.items()]:
+            extra.setdefault(topic, []).extend(kana_twins(texts))
+        topics = [topic.id for topic in contract.space(cfg.topic_groups)]
+        result[bot] = load_bot_training_data(NLU_DATA_DIR, bot, topics, extra)
+    return result
+
+
+def _read_if_dir(reader: Any, folder: Path) -> Any:
+    from nlu.training_data import RasaNluData
+
+    return reader(folder) if folder.is_dir() else RasaNluData()
+
+
+def kana_twins(texts: list[str]) -> list[str]:
+    """The all-hiragana form of every Japanese text that has kanji (entity annotations are skipped)."""
+    from translations.furigana import to_kana
+
+    return [to_kana(text) for text in texts if _KANJI.search(text) and "](" not in text and "]{" not in text]
 
 
 def fingerprint(config: AppConfig, bots: dict[str, Any]) -> str:

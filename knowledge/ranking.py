@@ -77,18 +77,8 @@ def rank_faq(faq_path: Path, queries_path: Path, out_path: Path, k: int = 10, ca
     """
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
-    documents, seen = [], set()
-    for where, record in _records(faq_path, ("faq_id", "question", "answer")):
-        faq_id = str(record["faq_id"])
-        if faq_id in seen:
-            raise ValueError(f"{where}: duplicate faq_id {faq_id!r}")
-        seen.add(faq_id)
-        question, answer = str(record["question"]), str(record["answer"])
-        if not (question.strip() or answer.strip()):
-            raise ValueError(f"{where}: question and answer are both empty")
-        documents.append(Document(faq_id, (question,) if question.strip() else (), (answer,)))
-    queries = [(str(record["query_id"]), str(record["query"]))
-               for _, record in _records(queries_path, ("query_id", "query"))]
+    documents = read_faq(faq_path)
+    queries = read_queries(queries_path)
     retriever = HybridRetriever(encoder or default_encoder(), cache_dir, settings)
     retriever.build(documents)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +87,26 @@ def rank_faq(faq_path: Path, queries_path: Path, out_path: Path, k: int = 10, ca
             ranked = [doc_id for doc_id, _ in retriever.search(query, k)]
             out.write(json.dumps({"query_id": query_id, "ranked": ranked}, ensure_ascii=False) + "\n")
     return len(queries)
+
+
+def read_faq(path: Path) -> list[Document]:
+    """FAQ documents from JSON lines ``{"faq_id", "question", "answer"}`` (ValueError names file and line)."""
+    documents, seen = [], set()
+    for where, record in _records(path, ("faq_id", "question", "answer")):
+        faq_id = str(record["faq_id"])
+        if faq_id in seen:
+            raise ValueError(f"{where}: duplicate faq_id {faq_id!r}")
+        seen.add(faq_id)
+        question, answer = str(record["question"]), str(record["answer"])
+        if not (question.strip() or answer.strip()):
+            raise ValueError(f"{where}: question and answer are both empty")
+        documents.append(Document(faq_id, (question,) if question.strip() else (), (answer,)))
+    return documents
+
+
+def read_queries(path: Path) -> list[tuple[str, str]]:
+    """``(query_id, query)`` pairs from JSON lines ``{"query_id", "query"}`` (ValueError names file and line)."""
+    return [(str(record["query_id"]), str(record["query"])) for _, record in _records(path, ("query_id", "query"))]
 
 
 def _records(path: Path, required: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -59,26 +59,31 @@ class Document:
 
 @dataclass(frozen=True)
 class RetrieverSettings:
-    """Everything that changes the index or the ranking (all of it is part of the cache key)."""
+    """Everything that changes the index or the ranking (see :meth:`index_key` for the cached part)."""
 
-    tokenizer: TokenizerSettings = field(default_factory=lambda: TokenizerSettings(mode="A", split_compounds=False))
+    tokenizer: TokenizerSettings = field(default_factory=TokenizerSettings)
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
     #: e5 role of question texts: "query" (symmetric query-question similarity) or "passage".
     question_role: Role = "query"
     #: Characters of each answer embedded as an extra passage vector (0: answers are BM25-only).
-    answer_chars: int = 0
+    answer_chars: int = 32
     #: Weight of the best answer vector's cosine in the dense score.
     answer_weight: float = 0.5
     fusion: Literal["zscore", "rrf"] = "zscore"
     #: Share of the z-normalised BM25 score in the fused score (z-score fusion).
-    sparse_weight: float = 0.3
+    sparse_weight: float = 0.2
     #: The k of reciprocal rank fusion, ``1 / (k + rank)``.
     rrf_k: int = 60
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain values, for cache keys and reports."""
+        """Plain values, for reports."""
         return asdict(self)
+
+    def index_key(self) -> dict[str, Any]:
+        """The settings that change the stored index (fusion and weights only change scoring)."""
+        return {"tokenizer": self.tokenizer.as_dict(), "bm25_k1": self.bm25_k1, "bm25_b": self.bm25_b,
+                "question_role": self.question_role, "answer_chars": self.answer_chars}
 
 
 class HybridRetriever:
@@ -125,10 +130,10 @@ class HybridRetriever:
         self._doc_ids = [doc.doc_id for doc in documents]
         self._bm25 = self._build_bm25(documents)
         self._question_vectors, self._question_starts = self._embed(
-            [list(doc.questions) for doc in documents], self.settings.question_role)
-        if self.settings.answer_chars > 0:
-            heads = [[a[: self.settings.answer_chars] for a in doc.answers if a.strip()] for doc in documents]
-            self._answer_vectors, self._answer_starts = self._embed(heads, "passage")
+            [[q for q in doc.questions if q.strip()] for doc in documents], self.settings.question_role)
+        chars = self.settings.answer_chars
+        heads = [[a.strip()[:chars] for a in doc.answers if a.strip()] if chars > 0 else [] for doc in documents]
+        self._answer_vectors, self._answer_starts = self._embed(heads, "passage")
         if index_dir is not None:
             self._save(index_dir)
 
@@ -185,7 +190,8 @@ class HybridRetriever:
         if dense is None:
             return sparse
         if self.settings.fusion == "rrf":
-            return _rrf(sparse, self.settings.rrf_k) + _rrf(dense, self.settings.rrf_k)
+            # BM25 did not retrieve documents without a shared term: they get no rank credit from it.
+            return _rrf(sparse, self.settings.rrf_k) * (sparse > 0) + _rrf(dense, self.settings.rrf_k)
         weight = self.settings.sparse_weight
         return (weight * _zscore(sparse) + (1.0 - weight) * _zscore(dense)).astype(np.float32)
 
@@ -199,7 +205,7 @@ class HybridRetriever:
         # The raw encoder: queries (residents' messages) must not land in the disk cache.
         vector = np.asarray(self.encoder.encode([query], "query"), np.float32)[0]
         scores = _group_max(self._question_vectors @ vector, self._question_starts, len(self._doc_ids))
-        if self.settings.answer_chars > 0 and len(self._answer_vectors):
+        if len(self._answer_vectors):
             answers = _group_max(self._answer_vectors @ vector, self._answer_starts, len(self._doc_ids))
             scores = scores + self.settings.answer_weight * answers
         return scores
@@ -210,7 +216,7 @@ class HybridRetriever:
             return None
         digest = hashlib.sha256()
         header = {"format": INDEX_FORMAT, "model": self.encoder.name, "dim": self.encoder.dim,
-                  "settings": self.settings.as_dict()}
+                  "settings": self.settings.index_key()}
         digest.update(json.dumps(header, sort_keys=True).encode())
         for doc in documents:
             digest.update(json.dumps([doc.doc_id, doc.questions, doc.answers], ensure_ascii=False).encode())
@@ -249,6 +255,8 @@ class HybridRetriever:
         self._answer_vectors = np.load(index_dir / "answers.npy")
         self._answer_starts = np.load(index_dir / "answer_starts.npy")
         self._doc_ids = [str(doc_id) for doc_id in meta["doc_ids"]]
+        if not len(self._question_starts) == len(self._answer_starts) == len(self._doc_ids):
+            raise ValueError(f"{index_dir}: inconsistent index files")
 
 
 def _check(documents: Sequence[Document]) -> None:

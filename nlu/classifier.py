@@ -34,6 +34,9 @@ TEMPERATURES = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0)
 #: Share of in-scope validation examples the threshold may reject. Validation
 #: examples are paraphrases of training ones, so real traffic scores lower: keep it small.
 TARGET_FALSE_REJECTION = 0.02
+#: When the validation split has out_of_scope examples, the threshold may rise above the
+#: quantile rule to maximise (in-scope accuracy + OOS recall) / 2, up to this false rejection.
+MAX_FALSE_REJECTION = 0.05
 THRESHOLD_BOUNDS = (0.05, 0.5)
 VALIDATION_SHARE = 0.2
 
@@ -157,12 +160,29 @@ class TopicClassifier:
         accepted_in_scope = top[~is_oos & ~says_oos]
         low, high = THRESHOLD_BOUNDS
         quantile = np.quantile(accepted_in_scope, TARGET_FALSE_REJECTION) if len(accepted_in_scope) else low
-        threshold = float(quantile)
-        threshold = min(max(threshold, low), high)
+        threshold = min(max(float(quantile), low), high)
+        if is_oos.any() and (~is_oos).any():
+            threshold = max(threshold, self._balanced_threshold(top, says_oos, is_oos, probabilities, gold))
         rejected = says_oos | (top < threshold)
         false_rejection = float(rejected[~is_oos].mean()) if (~is_oos).any() else 0.0
         oos_recall = float(rejected[is_oos].mean()) if is_oos.any() else 0.0
         return threshold, false_rejection, oos_recall
+
+    @staticmethod
+    def _balanced_threshold(top: np.ndarray, says_oos: np.ndarray, is_oos: np.ndarray, probabilities: np.ndarray,
+                            gold: np.ndarray) -> float:
+        """Threshold maximising (in-scope accuracy + OOS recall) / 2 within MAX_FALSE_REJECTION."""
+        low, high = THRESHOLD_BOUNDS
+        correct = probabilities.argmax(axis=1) == gold
+        best, best_score = low, -1.0
+        for threshold in np.linspace(low, high, 46):
+            rejected = says_oos | (top < threshold)
+            if rejected[~is_oos].mean() > MAX_FALSE_REJECTION:
+                break
+            score = (correct[~is_oos] & ~rejected[~is_oos]).mean() + rejected[is_oos].mean()
+            if score > best_score + 1e-9:
+                best, best_score = float(threshold), score
+        return best
 
     # --------------------------------------------------------------- inference
     def predict(self, texts: Sequence[str], embeddings: np.ndarray) -> list[Prediction]:

@@ -91,6 +91,11 @@ def to_ruby_html(text: str) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
+def to_kana(text: str) -> str:
+    """``text`` with every kanji run replaced by its reading in hiragana (住民票 → じゅうみんひょう)."""
+    return "".join(s.reading or s.text for s in segments(text))
+
+
 def to_parenthesized(text: str) -> str:
     """Readings in parentheses after each kanji run, for channels without ruby (LINE, chat)."""
     return "".join(f"{s.text}({s.reading})" if s.reading else s.text for s in segments(text))

@@ -1,1 +1,1 @@
-"""The web channel: JSON API (and, later, the WebSocket and the embeddable widget)."""
+"""The web channel: the JSON API (``api``), the embeddable widget with its WebSocket and demo page (``widget``)."""

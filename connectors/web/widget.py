@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 STATIC_FILES = {"yorisoi-chat.js": "text/javascript; charset=utf-8", "demo.css": "text/css; charset=utf-8"}
 #: Catalog keys the widget shows (``GET /api/v1/ui/{lang}``).
 WIDGET_KEYS = (
-    "widget.region_label", "widget.log_label", "widget.input_label", "widget.send", "widget.language_label",
+    "widget.log_label", "widget.input_label", "widget.send", "widget.language_label",
     "widget.typing", "widget.offline", "widget.sending", "widget.new_conversation", "widget.speaker_you",
     "widget.opens_new_tab", "widget.machine_translated", "widget.steps_label", "widget.error_too_long",
     "widget.error_generic", "widget.new_conversation_done",
@@ -196,7 +196,8 @@ class WebWidgetConnector:
 
         async def answer_frame(raw: str) -> dict[str, Any]:
             if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
-                return frame_error(None, ApiError(413, "frame_too_large", f"frames are at most {MAX_FRAME_BYTES} bytes"))
+                too_large = ApiError(413, "frame_too_large", f"frames are at most {MAX_FRAME_BYTES} bytes")
+                return frame_error(None, too_large)
             try:
                 frame = ChatFrame.model_validate(json.loads(raw))
             except (ValueError, ValidationError):

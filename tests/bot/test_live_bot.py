@@ -70,6 +70,7 @@ def test_topics_are_answered_with_their_curated_answer_in_each_language(live: Co
     rows = [row for row in rows if row["topic"] not in ("out_of_scope",)]
     outcomes: dict[str, list[bool]] = defaultdict(list)
     wrong = []
+    clarifications = 0
     for index, row in enumerate(rows):
         explicit = "ja-x-easy" if row["lang"] == "ja-x-easy" else None
         result = ask(live, row["bot"], row["text"], f"q{index}", language=explicit)
@@ -78,11 +79,18 @@ def test_topics_are_answered_with_their_curated_answer_in_each_language(live: Co
         if not correct:
             wrong.append((row["bot"], row["topic"], row["lang"], row["text"], result.topic))
             continue
+        offered = [b.payload for reply in result.replies for b in reply.buttons]
+        clarified = result.replies[0].text == live.catalog.text("fallback.clarify", result.language)
+        if clarified:  # "did you mean ...?": the right topic must be one tap away
+            clarifications += 1
+            assert f"/{row['topic']}" in offered, row
+            continue
         answer = live.knowledge.answer(row["bot"], row["topic"], result.language)
         if answer is not None:  # faq topics: the curated text itself, in the resident's language
             assert any(reply.text == answer.text for reply in result.replies), row
             assert answer.language == result.language or result.language == "my", row
     accuracy = sum(sum(v) for v in outcomes.values()) / sum(len(v) for v in outcomes.values())
     assert accuracy >= 0.85, wrong
+    assert clarifications <= 0.15 * len(rows), clarifications  # mostly direct answers, not questions back
     for language, results in outcomes.items():
         assert sum(results) / len(results) >= 0.7, (language, [w for w in wrong if w[2] == language])

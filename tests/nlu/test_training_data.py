@@ -88,6 +88,8 @@ def test_import_and_export(tmp_path: Path) -> None:
     target = tmp_path / "ours" / "city_hall" / "nlu.yml"
     imported = import_rasa_project(project, target)
     assert read_rasa_nlu(target) == imported
-    exported = export_bot_to_rasa(tmp_path / "ours", "city_hall", tmp_path / "out.yml", {"resident_certificate": ["住民票"]})
+    exported = export_bot_to_rasa(
+        tmp_path / "ours", "city_hall", tmp_path / "out.yml", {"resident_certificate": ["住民票"]}
+    )
     assert exported.intents["resident_certificate"] == ["住民票"]
     assert read_rasa_nlu(tmp_path / "out.yml").intents["greet"] == ["hello", "こんにちは"]

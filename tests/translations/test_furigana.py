@@ -19,3 +19,9 @@ def test_ruby_html_is_escaped_and_keeps_line_breaks() -> None:
 
 def test_text_without_kanji_needs_no_ruby() -> None:
     assert all(s.reading is None for s in segments("ひらがなとカタカナ、123"))
+
+
+def test_kana_form_replaces_kanji_with_readings() -> None:
+    from translations.furigana import to_kana
+
+    assert to_kana("住民票はどこでもらえますか") == "じゅうみんひょうはどこでもらえますか"

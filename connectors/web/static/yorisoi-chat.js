@@ -62,7 +62,6 @@ a { color: #0b4f8a; text-decoration: underline; }
 .status { margin: 0; padding: 0 .875rem; font-size: .9375rem; color: #1f2328; background: #f6f7f9; }
 .status:not(:empty) { padding: .375rem .875rem; }
 .offline { background: #fff4d6; color: #4d3800; }
-.dots::after { content: " …"; }
 form { display: flex; flex-direction: column; gap: .25rem; padding: .625rem .875rem; border-top: 1px solid #d0d7de; }
 form label { font-size: .9375rem; font-weight: 600; }
 .row { display: flex; gap: .5rem; align-items: stretch; }
@@ -74,7 +73,6 @@ textarea { flex: 1 1 auto; min-width: 0; min-height: 2.75rem; max-height: 8rem; 
 :focus-visible { outline: 3px solid #b45309; outline-offset: 2px; }
 header :focus-visible { outline-color: #ffd166; }
 .log:focus-visible { outline-offset: -3px; }
-@media (prefers-reduced-motion: no-preference) { .log { scroll-behavior: smooth; } }
 @media (forced-colors: active) { .msg, button, select, textarea { border: 1px solid CanvasText; } }
 `;
 
@@ -234,7 +232,7 @@ header :focus-visible { outline-color: #ffd166; }
       const sheet = new CSSStyleSheet();
       sheet.replaceSync(CSS);
       this.root.adoptedStyleSheets = [sheet];
-      this.title = el("h2", { id: "title" });
+      this.heading = el("h2", { id: "title" });
       this.langLabel = el("label", { for: "lang" });
       this.langSelect = el("select", { id: "lang" });
       for (const { code, name } of this.languages) this.langSelect.append(el("option", { value: code, lang: code, text: name }));
@@ -253,7 +251,7 @@ header :focus-visible { outline-color: #ffd166; }
       const form = el("form", {}, this.inputLabel, el("div", { class: "row" }, this.input, this.sendButton));
       form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
       this.section = el("section", { class: "chat", "aria-labelledby": "title" },
-        el("header", {}, this.title, el("div", { class: "tools" }, this.langLabel, this.langSelect, this.newButton)),
+        el("header", {}, this.heading, el("div", { class: "tools" }, this.langLabel, this.langSelect, this.newButton)),
         this.log, this.typing, this.connection, form);
       this.root.append(this.section);
       this.applyStrings();
@@ -261,7 +259,7 @@ header :focus-visible { outline-color: #ffd166; }
 
     applyStrings() {
       this.section.setAttribute("lang", this.uiLang);
-      this.title.textContent = this.botName();
+      this.heading.textContent = this.botName();
       this.langLabel.textContent = this.t("widget.language_label");
       this.langSelect.value = this.uiLang;
       this.newButton.textContent = this.t("widget.new_conversation");
@@ -362,10 +360,10 @@ header :focus-visible { outline-color: #ffd166; }
         const list = el("ul", { class: "links" });
         for (const link of reply.links) {
           const href = safeUrl(link.url);
-          const label = el("span", { class: "speaker", text: this.t("widget.opens_new_tab") });
-          list.append(el("li", {}, href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: link.title }, label)
-            : el("span", { text: link.title })));
-          if (href) list.lastChild.firstChild.insertBefore(document.createTextNode(" "), label);
+          if (!href) { list.append(el("li", { text: link.title })); continue; }
+          const anchor = el("a", { href, target: "_blank", rel: "noopener noreferrer" }, link.title + " ",
+            el("span", { class: "speaker", text: this.t("widget.opens_new_tab") }));
+          list.append(el("li", {}, anchor));
         }
         node.append(list);
       }
@@ -397,7 +395,6 @@ header :focus-visible { outline-color: #ffd166; }
       if (!this.typing) return;
       const waiting = this.outbox.length > 0 && this.statusKind !== "offline";
       this.typing.textContent = waiting ? this.t("widget.typing") : "";
-      this.typing.classList.toggle("dots", false);
     }
 
     setStatus(kind) {
@@ -405,14 +402,15 @@ header :focus-visible { outline-color: #ffd166; }
       if (!this.connection) return;
       this.connection.classList.toggle("offline", kind === "offline");
       if (kind === "offline") this.connection.textContent = this.t("widget.offline");
-      else if (this.connection.classList.contains("offline") || kind === "online") this.connection.textContent = "";
+      else if (kind === "online") this.connection.textContent = "";
       this.updateTyping();
     }
 
     // --- transport -------------------------------------------------------------------------
 
     connect() {
-      if (this.closed || !("WebSocket" in window)) { this.failures = HTTP_AFTER_FAILURES; this.flush(); return; }
+      if (this.closed) return;
+      if (!("WebSocket" in window)) { this.failures = HTTP_AFTER_FAILURES; this.flush(); return; }
       const url = this.base.replace(/^http/, "ws") + "/ws/chat";
       let ready = false;
       let ws;
@@ -444,7 +442,8 @@ header :focus-visible { outline-color: #ffd166; }
 
     connectionLost() {
       if (this.closed) return;
-      if (this.outbox.length || this.failures >= HTTP_AFTER_FAILURES) this.setStatus(this.failures >= HTTP_AFTER_FAILURES ? this.statusKind : "offline");
+      // After repeated failures messages go over HTTP; its answers decide what the status says.
+      this.setStatus(this.failures >= HTTP_AFTER_FAILURES ? "online" : "offline");
       this.flush();
       clearTimeout(this.retryTimer);
       const wait = this.delay * (0.75 + Math.random() / 2);
@@ -464,8 +463,6 @@ header :focus-visible { outline-color: #ffd166; }
         } else if (this.failures >= HTTP_AFTER_FAILURES) {
           this.inflight.set(item.id, "http");
           this.postHttp(frame);
-        } else {
-          this.setStatus("offline");
         }
       }
       this.updateTyping();

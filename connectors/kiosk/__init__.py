@@ -1,0 +1,1 @@
+"""The kiosk channel: a touch screen for seniors at community centres (``KioskConnector``)."""

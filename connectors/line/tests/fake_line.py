@@ -1,0 +1,114 @@
+"""A local stand-in for LINE's Messaging API: records every request the real SDK sends.
+
+Reply tokens starting with ``expired-`` are refused like a spent token; ``plain-only-`` tokens
+refuse anything but text messages (as LINE refuses an invalid flex message).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SENT = {"sentMessages": [{"id": "1", "quoteToken": "x"}]}
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class FakeLine:
+    """The fake server; ``base`` is its URL once started."""
+
+    tokens: set[str] = field(default_factory=set)
+    languages: dict[str, str] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    rich_menus: dict[str, str] = field(default_factory=dict)  # id -> name
+    base: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                call = Call(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                fake.calls.append(call)
+                status, answer = fake.answer(call)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def answer(self, call: Call) -> tuple[int, Any]:
+        if call.headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return 401, {"message": "Authentication failed. Confirm that the access token is valid."}
+        path, method = call.path, call.method
+        if path == "/v2/bot/message/reply":
+            token = call.json["replyToken"]
+            if token.startswith("expired-"):
+                return 400, {"message": "Invalid reply token"}
+            if token.startswith("plain-only-") and any(m["type"] != "text" for m in call.json["messages"]):
+                return 400, {"message": "A message (messages[1]) in the request body is invalid",
+                             "details": [{"message": "invalid property", "property": "/contents"}]}
+            return 200, SENT
+        if path == "/v2/bot/message/push":
+            return 200, SENT
+        if path.startswith("/v2/bot/profile/"):
+            user = path.rsplit("/", 1)[1]
+            return 200, {"displayName": "Resident", "userId": user, "language": self.languages.get(user, "en")}
+        if path == "/v2/bot/chat/loading/start":
+            return 202, {}
+        if path == "/v2/bot/richmenu" and method == "POST":
+            menu_id = f"richmenu-{len(self.rich_menus) + 1:032d}"
+            self.rich_menus[menu_id] = call.json["name"]
+            return 200, {"richMenuId": menu_id}
+        if path == "/v2/bot/richmenu/list":
+            return 200, {"richmenus": [
+                {"richMenuId": menu_id, "name": name, "size": {"width": 2500, "height": 843}, "selected": True,
+                 "chatBarText": "Menu", "areas": []}
+                for menu_id, name in self.rich_menus.items()
+            ]}
+        if path.startswith("/v2/bot/richmenu/") and method == "DELETE":
+            self.rich_menus.pop(path.rsplit("/", 1)[1], None)
+            return 200, {}
+        if path.startswith("/v2/bot/richmenu/") and path.endswith("/content"):
+            return 200, {}
+        if path.startswith("/v2/bot/user/all/richmenu/"):
+            return 200, {}
+        return 404, {"message": "Not found"}
+
+    def to(self, path: str) -> list[Call]:
+        """Calls made to ``path`` (without a query)."""
+        return [call for call in self.calls if call.path.split("?")[0] == path]

@@ -1,0 +1,193 @@
+"""A real server and a real browser for the widget's and the kiosk's tests.
+
+``live_app`` serves the whole app (JSON API, widget, kiosk) with uvicorn on 127.0.0.1 on a
+free port, backed by a SQLite file and the rule-based NLU. ``browser`` is Debian's Chromium
+driven by Playwright (never a downloaded browser). Both are session-scoped; the kiosk's
+tests import them from here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from bot.app import Components, build_components, create_app
+from bot.config import load_config
+from bot.types import ChannelPolicy
+from connectors.kiosk.connector import KioskConnector
+from connectors.web.widget import WebWidgetConnector
+from tests.fakes import RuleNlu
+
+ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+#: Where ``make`` puts axe-core (``npm install --prefix .cache/npm axe-core@4``); YORISOI_AXE_JS overrides.
+AXE_JS = Path(os.environ.get("YORISOI_AXE_JS", ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
+#: Texts the rule NLU maps to topics (substring match, case-insensitive).
+RULES = [
+    ("こんにちは", "greet"), ("hello", "greet"), ("住民票", "resident_certificate"),
+    ("juminhyo", "resident_certificate"), ("staff", "talk_to_staff"), ("職員", "talk_to_staff"),
+    ("opening hours", "library_hours"), ("consultation desk", "multilingual_consultation"),
+    ("bảo hiểm y tế", "health_insurance_foreign"), ("health insurance", "health_insurance_foreign"),
+    ("文字を大きく", "phone_text_size"), ("bigger text", "phone_text_size"),
+    ("emergency", "emergency_numbers"),
+]
+
+
+def rule_nlu() -> RuleNlu:
+    """The rule NLU of the browser tests (the shared ``rule_nlu`` fixture's rules plus the channels' own)."""
+    nlu = RuleNlu()
+    for needle, topic in RULES:
+        nlu.add(needle, topic)
+    return nlu
+
+
+def policy_of(components: Components) -> ChannelPolicy:
+    """The channel policy ``create_app`` gives every connector."""
+    config = components.config
+    return ChannelPolicy(bots=tuple(config.bots), languages=config.languages,
+                         default_language=config.default_language,
+                         max_message_chars=config.dialogue.max_message_chars)
+
+
+def app_with_channels(components: Components, kiosk: KioskConnector | None = None) -> FastAPI:
+    """The app with the widget and the kiosk mounted (unless ``create_app`` already mounts them)."""
+    app = create_app(components.config, components=components)
+    paths = {getattr(route, "path", None) for route in app.routes}
+    policy = policy_of(components)
+    if "/ws/chat" not in paths:
+        app.include_router(WebWidgetConnector().router(components.engine, policy))
+    if "/kiosk/{bot}" not in paths:
+        app.include_router((kiosk or KioskConnector()).router(components.engine, policy))
+    return app
+
+
+@dataclass
+class LiveApp:
+    """A running server: its base URL and its components (to look into the database)."""
+
+    url: str
+    components: Components
+
+
+class _Server:
+    def __init__(self, app: FastAPI) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
+
+    def start(self) -> int:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def build_on_sqlite(folder: Path) -> Components:
+    """Components on a new SQLite file in ``folder`` with the rule NLU (like the shared ``build`` fixture)."""
+    config = load_config(environ={"YORISOI_DATA_DIR": str(folder / "var")})
+    config = config.model_copy(update={"database_url": f"sqlite:///{folder / 'yorisoi.db'}"})
+    return build_components(config, nlu=rule_nlu())
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The app served by uvicorn on 127.0.0.1 (a free port), on SQLite with the rule NLU."""
+    components = build_on_sqlite(tmp_path_factory.mktemp("live"))
+    server = _Server(app_with_channels(components))
+    port = server.start()
+    try:
+        yield LiveApp(f"http://127.0.0.1:{port}", components)
+    finally:
+        server.stop()
+        components.database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright; skipped when it is not installed (a failure in CI)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium fonts-noto-cjk fonts-noto-core)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Open pages in fresh browser contexts (each is a different device: its own localStorage)."""
+    contexts: list[Any] = []
+
+    def open_page(**options: Any) -> Any:
+        options.setdefault("viewport", {"width": 1280, "height": 800})
+        context = browser.new_context(**options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+        page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a screenshot under ``test-artifacts/`` (gitignored) for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_script() -> str:
+    """axe-core's source; skipped when the make step has not fetched it (a failure in CI)."""
+    if not AXE_JS.exists():
+        reason = f"axe-core not found at {AXE_JS}: run `npm install --prefix .cache/npm axe-core@4`"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def serious_violations(page: Any, axe: str) -> list[dict[str, Any]]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now."""
+    page.add_script_tag(content=axe)
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+            resultTypes: ['violations']})"""
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "targets": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
