@@ -7,6 +7,8 @@ the tests) builds the store, NLU, knowledge base, catalogs, engine and connector
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,18 +71,22 @@ def build_components(
         nlu = load_or_train_nlu(config, knowledge, contract)
     services = Services(config=config, catalog=catalog, knowledge=knowledge, profile=profile, contract=contract)
     engine = DialogueEngine(
-        store=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms()
+        store=store, followers=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms()
     )
     return Components(config, database, store, knowledge, catalog, nlu, engine)
 
 
-def connectors_for(config: AppConfig) -> list[Connector]:
-    """The enabled connectors."""
+def connectors_for(config: AppConfig, environ: Mapping[str, str] | None = None) -> list[Connector]:
+    """The enabled connectors (LINE credentials are read from the environment)."""
     enabled: list[Connector] = []
     if config.connectors.web.enabled:
         enabled.append(WebApiConnector())
     if config.connectors.rasa.enabled:
         enabled.append(RasaRestConnector())
+    if config.connectors.line.enabled:
+        from connectors.line import LineConnector, LineSettings
+
+        enabled.append(LineConnector(LineSettings.from_env(os.environ if environ is None else environ, config.bots)))
     return enabled
 
 

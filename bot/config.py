@@ -75,11 +75,19 @@ class RasaConnectorConfig(_Strict):
     enabled: bool = True
 
 
+class LineConnectorConfig(_Strict):
+    """LINE: one official account per bot; credentials come from LINE_<BOT>_CHANNEL_SECRET and
+    LINE_<BOT>_ACCESS_TOKEN (bots without both are not served), the API host from LINE_API_BASE."""
+
+    enabled: bool = True
+
+
 class ConnectorsConfig(_Strict):
     """Channels this deployment serves."""
 
     web: WebConnectorConfig = WebConnectorConfig()
     rasa: RasaConnectorConfig = RasaConnectorConfig()
+    line: LineConnectorConfig = LineConnectorConfig()
 
 
 class ServerConfig(_Strict):

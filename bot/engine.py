@@ -13,7 +13,7 @@ from datetime import date
 
 from bot.forms import INTERRUPTING_TOPICS, Form, cancel_form, continue_form, reprompt, start_form
 from bot.payloads import parse_payload
-from bot.protocols import Store, Understanding
+from bot.protocols import FollowerStore, Store, Understanding
 from bot.skills import Skill
 from bot.storage.store import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, StateConflict
 from bot.turn import Services, Turn
@@ -37,6 +37,7 @@ class DialogueEngine:
         self,
         *,
         store: Store,
+        followers: FollowerStore,
         nlu: Understanding,
         services: Services,
         skills: Mapping[str, Skill],
@@ -44,6 +45,7 @@ class DialogueEngine:
         today: Callable[[], date] = date.today,
     ) -> None:
         self._store = store
+        self._followers = followers
         self._nlu = nlu
         self._services = services
         self._skills = dict(skills)
@@ -108,10 +110,14 @@ class DialogueEngine:
 
     def lifecycle(self, bot: str, channel: str, sender: str, event: str, language: str | None) -> tuple[Reply, ...]:
         """A follow (activate, then the welcome to send) or an unfollow (deactivate; nothing to send)."""
-        self._store.set_active(bot, channel, sender, event != "unfollow")
+        self._followers.set_active(bot, channel, sender, event != "unfollow")
         if event == "unfollow":
             return ()
         return self.greeting(bot, language)
+
+    def is_active(self, bot: str, channel: str, sender: str) -> bool:
+        """Whether anything may be pushed to ``sender`` on ``channel``."""
+        return self._followers.is_active(bot, channel, sender)
 
     def greeting(self, bot: str, language: str | None) -> tuple[Reply, ...]:
         """The welcome of ``bot`` in ``language`` (or the default language) with the start menu."""

@@ -8,7 +8,7 @@ database, a fake in tests, another NLU) without touching the engine.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter
 
@@ -36,6 +36,15 @@ class MessageHandler(Protocol):
 
     def lifecycle(self, bot: str, channel: str, sender: str, event: str, language: str | None) -> tuple[Reply, ...]:
         """``event`` "follow": activate and return the welcome; "unfollow": deactivate, return ()."""
+        ...
+
+
+@runtime_checkable
+class Audience(Protocol):
+    """Whether a resident still follows a channel; the engine implements it next to MessageHandler."""
+
+    def is_active(self, bot: str, channel: str, sender: str) -> bool:
+        """Whether anything may be pushed to ``sender`` (False after an unfollow)."""
         ...
 
 
@@ -70,6 +79,18 @@ class Store(Protocol):
 
     def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
         """All messages of a sender with a bot."""
+        ...
+
+
+class FollowerStore(Protocol):
+    """Follow state of residents per channel (the SQL store implements it)."""
+
+    def set_active(self, bot: str, channel: str, sender: str, active: bool) -> None:
+        """Record a follow (True) or an unfollow (False)."""
+        ...
+
+    def is_active(self, bot: str, channel: str, sender: str) -> bool:
+        """The latest follow state (unknown residents are active)."""
         ...
 
 

@@ -55,7 +55,7 @@ def bot_training_data(config: AppConfig, knowledge: KnowledgeBase, contract: Top
     """
     from nlu.training_data import load_bot_training_data, read_rasa_nlu
 
-    result = {}
+    result: dict[str, Any] = {}
     for bot, cfg in config.bots.items():
         examples = knowledge.examples(bot)
         rasa = read_rasa_nlu(NLU_DATA_DIR / "common").merge(_read_if_dir(read_rasa_nlu, NLU_DATA_DIR / bot))

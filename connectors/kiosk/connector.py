@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.protocols import MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Reply
 from connectors.errors import ApiError, check_message
-from connectors.kiosk.render import qr_data_uri, render_reply, resume_url, ui_html, ui_plain
+from connectors.kiosk.render import qr_data_uri, render_reply, resume_url, ui_html
 from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver
 from translations.catalog import Catalog
 from translations.languages import ENDONYMS
@@ -179,7 +179,7 @@ class KioskConnector:
                 bot=bot, lang=language, location=place or "", idle=idle_seconds,
                 warning=min(self.warning_seconds, max(1, idle_seconds - 1)),
                 languages=[{"code": code, "name": ENDONYMS.get(code, code)} for code in languages],
-                ui=strings, plain=ui_plain(catalog, language),
+                ui=strings,
             )
             return HTMLResponse(body, headers=PAGE_HEADERS)
 
@@ -194,8 +194,7 @@ class KioskConnector:
         @router.get("/api/ui/{lang}")
         async def ui(lang: str) -> dict[str, Any]:
             language = language_of(lang)
-            return {"language": language, "strings": await run_in_threadpool(ui_html, catalog, language, policy.bots),
-                    "plain": ui_plain(catalog, language)}
+            return {"language": language, "strings": await run_in_threadpool(ui_html, catalog, language, policy.bots)}
 
         @router.post("/api/session")
         async def new_session(request: SessionRequest, http: Request) -> dict[str, Any]:

@@ -107,11 +107,6 @@ def ui_html(catalog: Catalog, language: str, bots: Iterable[str]) -> dict[str, s
     return strings
 
 
-def ui_plain(catalog: Catalog, language: str) -> dict[str, str]:
-    """The kiosk's UI strings as plain text (accessible names of buttons whose text has ruby)."""
-    return {key: catalog.text(key, language) for key in KIOSK_KEYS}
-
-
 def resume_url(base_url: str, bot: str, sender: str) -> str:
     """The widget's demo page that continues this conversation on the resident's own phone."""
     return f"{base_url.rstrip('/')}/?{urlencode({'bot': bot, 'resume': sender})}"

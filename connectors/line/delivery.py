@@ -19,7 +19,7 @@ from typing import Any
 
 from linebot.v3.messaging.exceptions import ApiException
 
-from bot.protocols import MessageHandler
+from bot.protocols import Audience, MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Reply
 from connectors.line.languages import map_line_language
 from connectors.line.messenger import (
@@ -75,19 +75,13 @@ class LineDelivery:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._handler = handler
+        if not isinstance(handler, Audience):
+            raise TypeError("LINE delivery needs a handler that tracks followers (bot.protocols.Audience)")
+        self._audience: Audience = handler
         self._settings = settings
         self._policy = policy
         self._catalog = catalog
         self._clock = clock
-        #: Users who unfollowed while this process ran (used until the handler offers ``is_active``).
-        self._unfollowed: set[tuple[str, str]] = set()
-
-    def note_lifecycle(self, bot: str, user_id: str, event: str) -> None:
-        """Remember a follow or unfollow seen by the webhook, so nothing is pushed after an unfollow."""
-        if event == "unfollow":
-            self._unfollowed.add((bot, user_id))
-        else:
-            self._unfollowed.discard((bot, user_id))
 
     async def deliver_batch(self, events: Sequence[EventRecord]) -> None:
         """Deliver a webhook's events: in order within each chat, chats side by side."""
@@ -150,10 +144,8 @@ class LineDelivery:
     # --- sending ------------------------------------------------------------------------------
 
     async def _active(self, event: EventRecord) -> bool:
-        check = getattr(self._handler, "is_active", None)
-        if callable(check):
-            return bool(await asyncio.to_thread(check, event.bot, CHANNEL, event.user_id))
-        return (event.bot, event.user_id) not in self._unfollowed
+        # The follow state lives in the database, so every server sees an unfollow at once.
+        return bool(await asyncio.to_thread(self._audience.is_active, event.bot, CHANNEL, event.user_id))
 
     async def _send(
         self, event: EventRecord, replies: Sequence[Reply], language: str, line: LineMessenger,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,7 +29,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 
-from bot.protocols import MessageHandler
+from bot.protocols import Audience, MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Location
 from connectors.errors import ApiError, check_message
 from connectors.line.delivery import CHANNEL, EventRecord, LineDelivery
@@ -52,7 +52,9 @@ class LineConnector:
         self._clock = clock
 
     def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
-        """The webhook route of every bot that has a LINE channel."""
+        """The webhook route of every bot that has a LINE channel (``handler`` must also be an ``Audience``)."""
+        if not isinstance(handler, Audience):
+            raise TypeError("the LINE channel needs a handler that tracks followers (bot.protocols.Audience)")
         catalog = self._catalog or Catalog.load()
         delivery = LineDelivery(handler, self.settings, policy, catalog, clock=self._clock)
         router = APIRouter(tags=["line"])
@@ -84,8 +86,12 @@ class LineConnector:
         return router
 
 
+class _Handler(MessageHandler, Audience, Protocol):
+    """The engine as LINE uses it: messages and followers."""
+
+
 def accept_events(
-    handler: MessageHandler, delivery: LineDelivery, policy: ChannelPolicy, catalog: Catalog, bot: str,
+    handler: _Handler, delivery: LineDelivery, policy: ChannelPolicy, catalog: Catalog, bot: str,
     events: Sequence[Any], received_at: float,
 ) -> list[EventRecord]:
     """Store what the events say now (messages, unfollows) and return what remains to be answered."""
@@ -107,11 +113,9 @@ def accept_events(
             "reply_token": getattr(event, "reply_token", None),
         }
         if isinstance(event, UnfollowEvent):
-            delivery.note_lifecycle(bot, user_id, "unfollow")
             handler.lifecycle(bot, CHANNEL, user_id, "unfollow", None)
             continue
         if isinstance(event, FollowEvent):
-            delivery.note_lifecycle(bot, user_id, "follow")
             records.append(EventRecord(kind="follow", **base))
             continue
         message = inbound_message(event, policy, catalog, bot, user_id, event_id)

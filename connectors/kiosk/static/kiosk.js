@@ -63,10 +63,7 @@
     for (const node of document.querySelectorAll("[data-ui]")) {
       if (!(node.dataset.ui in state.ui)) continue;
       node.innerHTML = state.ui[node.dataset.ui];
-      if (node.tagName === "BUTTON") node.setAttribute("aria-label", plain(state.ui[node.dataset.ui]));
     }
-    const more = $("more-languages");
-    if (more) more.setAttribute("aria-label", plain(state.ui["kiosk.more_languages"]));
     for (const node of document.querySelectorAll("[data-ui-alt]")) node.alt = plain(state.ui[node.dataset.uiAlt] || "");
     for (const button of document.querySelectorAll("button.lang[data-lang]")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
@@ -107,7 +104,6 @@
   function topicButton(button) {
     const node = el("button", "topic", button.html);
     node.type = "button";
-    node.setAttribute("aria-label", button.title);
     node.dataset.payload = button.payload;
     node.addEventListener("click", () => send(button.payload, button));
     return node;
@@ -169,8 +165,6 @@
     const back = el("button", "secondary back", state.ui["kiosk.back"]);
     const next = el("button", "primary next", state.ui["kiosk.next"]);
     back.type = next.type = "button";
-    back.setAttribute("aria-label", plain(state.ui["kiosk.back"]));
-    next.setAttribute("aria-label", plain(state.ui["kiosk.next"]));
     const nav = el("div", "step-nav");
     nav.append(back, next);
     node.append(count, step, nav, outro);

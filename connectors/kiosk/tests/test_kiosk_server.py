@@ -79,12 +79,11 @@ def test_guide_sections_keep_intro_continuations_and_closing_notes() -> None:
     assert [len(s) for s in steps] == [1, 2, 1, 1] and outro == ["Menu names differ a little from phone to phone."]
 
 
-def test_call_a_helper_raises_a_kiosk_handoff_with_the_location(kiosk_client: TestClient) -> None:
-    sender = session(kiosk_client)["sender"]
-    body = recorded("kiosk_helper_request.json") | {"sender": sender}
-    answer = kiosk_client.post("/kiosk/api/helper", json=body).json()
-    assert "職員" in answer["replies"][0]["text"]
-    database = kiosk_client.components.database  # type: ignore[attr-defined]
+def helper_call(client: TestClient, **changes: Any) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Press "call a helper"; the answer, the handoff's reason and the stored message's metadata."""
+    sender = session(client)["sender"]
+    answer = client.post("/kiosk/api/helper", json=recorded("kiosk_helper_request.json") | {"sender": sender} | changes)
+    database = client.components.database  # type: ignore[attr-defined]
     with database.connect() as connection:
         reason = connection.execute(text(
             "select h.reason from handoff_requests h join conversations c on c.id = h.conversation_id "
@@ -93,7 +92,15 @@ def test_call_a_helper_raises_a_kiosk_handoff_with_the_location(kiosk_client: Te
             "select m.payload from messages m join conversations c on c.id = m.conversation_id "
             "where c.sender = :sender and m.direction = 'in'"), {"sender": sender}).scalar_one()
     payload = json.loads(payload) if isinstance(payload, str) else payload
-    assert reason == "kiosk" and payload["metadata"]["kiosk_location"] == "community-center-1"
+    return answer.json(), reason, payload["metadata"]
+
+
+def test_call_a_helper_raises_a_kiosk_handoff_with_the_location(kiosk_client: TestClient) -> None:
+    answer, reason, metadata = helper_call(kiosk_client, location="branch-7")
+    assert "職員" in answer["replies"][0]["text"]
+    assert (reason, metadata["handoff_reason"], metadata["kiosk_location"]) == ("kiosk", "kiosk", "branch-7")
+    _answer, _reason, metadata = helper_call(kiosk_client, location=None)
+    assert metadata["kiosk_location"] == "community-center-1"  # the kiosk's configured name
 
 
 def test_ending_a_session_closes_the_conversation(kiosk_client: TestClient) -> None:

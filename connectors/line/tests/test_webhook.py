@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from connectors.line import LineSettings
 from connectors.line.render import LABEL_LIMIT, QUICK_REPLY_LIMIT, graphemes
 from connectors.line.tests.conftest import CHANNELS, LineApp, recorded
@@ -189,3 +191,19 @@ def test_a_refused_rich_reply_is_sent_again_as_text(line_app: LineApp, fake_line
     assert any(m["type"] == "flex" for m in first.json["messages"])
     assert {m["type"] for m in second.json["messages"]} == {"text"}
     assert fake_line.to("/v2/bot/message/push") == []
+
+
+def test_the_app_serves_line_webhooks_for_bots_with_credentials(
+    build: Any, rule_nlu: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.app import create_app
+
+    monkeypatch.setenv("LINE_LIBRARY_CHANNEL_SECRET", "s3cret")
+    monkeypatch.setenv("LINE_LIBRARY_ACCESS_TOKEN", "token")
+    components = build(nlu=rule_nlu)
+    client = TestClient(create_app(components.config, components=components))
+    assert client.post("/line/library/webhook", content=b'{"events": []}').json()["error"]["code"] == (
+        "missing_signature")
+    assert client.post("/line/city_hall/webhook", content=b'{"events": []}').status_code == 404

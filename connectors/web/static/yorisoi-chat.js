@@ -171,6 +171,7 @@ header :focus-visible { outline-color: #ffd166; }
       const params = new URLSearchParams(location.search);
       const resume = params.get("resume");
       if (!resume || !SENDER.test(resume) || (params.get("bot") && params.get("bot") !== this.bot)) return;
+      this.resumed = true;
       this.save("sender", resume);
       this.save("outbox", null);
       params.delete("resume");
@@ -192,6 +193,7 @@ header :focus-visible { outline-color: #ffd166; }
       for (const item of this.outbox) this.showUser(item);
       this.log.removeAttribute("aria-busy");
       this.scrollDown();
+      if (this.resumed) this.scrollIntoView({ block: "start" });
       this.dispatchEvent(new CustomEvent("yorisoi-ready", { bubbles: true, composed: true }));
       this.connect();
     }

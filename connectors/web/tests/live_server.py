@@ -126,7 +126,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 def browser() -> Iterator[Any]:
     """Debian's Chromium through Playwright; skipped when it is not installed (a failure in CI)."""
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium fonts-noto-cjk fonts-noto-core)"
+        reason = f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk fonts-noto-core"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -151,9 +151,15 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        page.console_errors = []  # type: ignore[attr-defined]
-        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
-        page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+        errors: list[str] = []
+
+        def on_console(message: Any) -> None:
+            if message.type == "error":
+                errors.append(message.text)
+
+        page.console_errors = errors  # what the page's scripts and CSP complained about
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
         return page
 
     yield open_page

@@ -29,7 +29,7 @@ def inbound(client: TestClient, bot: str, sender: str) -> list[dict[str, object]
 def test_websocket_answers_a_recorded_widget_frame(widget_client: TestClient) -> None:
     frame = recorded("ws_message_frame.json")
     with widget_client.websocket_connect("/ws/chat") as ws:
-        ws.send_json({"type": "hello", "bot": frame["bot"], "sender": frame["sender"]})
+        ws.send_json(recorded("ws_hello_frame.json"))
         assert ws.receive_json() == {"type": "ready"}
         ws.send_json(frame)
         reply = ws.receive_json()
@@ -82,8 +82,8 @@ def test_bad_frames_get_error_frames_and_the_socket_stays_open(widget_client: Te
 def test_greeting_has_the_bots_start_menu(widget_client: TestClient) -> None:
     response = widget_client.post("/api/v1/greeting", json={"bot": "residents", "sender": SENDER, "lang": "vi"})
     [greeting] = response.json()["replies"]
-    assert "Xin chào" in greeting["text"] or greeting["text"]
-    assert [b["payload"] for b in greeting["buttons"]][0] == "/residence_card_address"
+    assert greeting["text"].startswith("Xin chào")
+    assert greeting["buttons"][0]["payload"] == "/residence_card_address"
     assert widget_client.post("/api/v1/greeting", json={"bot": "residents", "sender": "x"}).status_code == 422
 
 
