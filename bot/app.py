@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
@@ -76,6 +78,25 @@ def build_components(
     return Components(config, database, store, knowledge, catalog, nlu, engine)
 
 
+def reload_knowledge(components: Components) -> dict[str, object]:
+    """Re-read the KB, the city profile and the catalogs; retrain the NLU if its data changed.
+
+    Servers are stateless, so each server of a deployment reloads on its own request.
+    """
+    profile = CityProfile.load()
+    knowledge = CuratedKnowledgeBase.load(profile=profile)
+    catalog = Catalog.load()
+    contract = TopicContract.load()
+    from bot.training import load_or_train_nlu
+
+    nlu = load_or_train_nlu(components.config, knowledge, contract)
+    services = Services(config=components.config, catalog=catalog, knowledge=knowledge, profile=profile,
+                        contract=contract)
+    components.engine.replace_knowledge(services, nlu)
+    components.knowledge, components.catalog, components.nlu = knowledge, catalog, nlu
+    return {"entries": {bot: len(knowledge.topics(bot)) for bot in components.config.bots}}
+
+
 def connectors_for(config: AppConfig, environ: Mapping[str, str] | None = None) -> list[Connector]:
     """The enabled connectors (LINE credentials are read from the environment)."""
     enabled: list[Connector] = []
@@ -105,6 +126,13 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
         response: Response = await call_next(request)
         return response
 
+    @app.post("/api/v1/admin/reload")
+    async def reload(request: Request) -> JSONResponse:
+        if not _is_admin(request):
+            return error_response(403, "forbidden", "reloading needs the admin token (or a request from this machine)")
+        summary = await run_in_threadpool(reload_knowledge, parts)
+        return JSONResponse({"status": "reloaded", **summary})
+
     @app.get("/health")
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "bots": list(config.bots)})
@@ -116,3 +144,11 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
     for connector in connectors_for(config):
         app.include_router(connector.router(parts.engine, policy))
     return app
+
+
+def _is_admin(request: Request) -> bool:
+    """The admin token when one is configured; otherwise only requests from this machine."""
+    token = os.environ.get("YORISOI_ADMIN_TOKEN")
+    if token:
+        return secrets.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}")
+    return request.client is not None and request.client.host in ("127.0.0.1", "::1", "testclient")

@@ -56,6 +56,10 @@ class DialogueEngine:
             for bot, cfg in services.config.bots.items()
         }
 
+    def replace_knowledge(self, services: Services, nlu: Understanding) -> None:
+        """Swap in a reloaded knowledge base and NLU; turns already running finish with the old ones."""
+        self._services, self._nlu = services, nlu
+
     @property
     def catalog(self) -> Catalog:
         """The UI catalog (connectors render their own chrome from it)."""
