@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -71,9 +70,7 @@ def main() -> int:
     settings = NluSettings(languages=ALL_LANGUAGES)
     report = NluPipeline.train(bots, settings, WORK / "model", WORK / "cache")
     nlu = NluPipeline.load(WORK / "model", settings, WORK / "cache")
-    started = time.perf_counter()
     ours = [nlu.parse(row.bot, row.text) for row in dev]
-    parse_ms = 1000 * (time.perf_counter() - started) / len(dev)
 
     tfidf_pred: list[str] = []
     fasttext_pred: list[str] = []
@@ -94,7 +91,7 @@ def main() -> int:
     print("## NLU on dev.jsonl (split: dev; training: nlu/data + KB questions)\n")
     print(f"{len(dev)} queries; training examples per bot: {report.bots}; "
           f"train {report.seconds:.1f} s (embedding {report.embed_seconds:.1f} s, "
-          f"cache hits {report.cache_hits}, misses {report.cache_misses}); mean parse {parse_ms:.1f} ms\n")
+          f"cache hits {report.cache_hits}, misses {report.cache_misses}); latency: see bench_latency.py\n")
     print("| system | in-scope top-1 | OOS recall | in-scope wrongly rejected |")
     print("|---|---:|---:|---:|")
     for name, result in scores.items():

@@ -56,17 +56,20 @@ class Components:
 
 
 def build_components(
-    config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True
+    config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True,
+    content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None,
 ) -> Components:
-    """Build and wire everything for ``config``; ``nlu`` replaces the trained model (tests)."""
+    """Build and wire everything for ``config``.
+
+    ``nlu`` replaces the trained model and ``content`` the KB, catalogs and contract read
+    from disk (tests share them; they are never modified).
+    """
     database = create_database_engine(config.resolved_database_url)
     if migrate:
         upgrade_database(database)
     store = SqlStore(session_factory(database))
-    profile = CityProfile.load()
-    knowledge = CuratedKnowledgeBase.load(profile=profile)
-    catalog = Catalog.load()
-    contract = TopicContract.load()
+    knowledge, catalog, contract = content or (CuratedKnowledgeBase.load(), Catalog.load(), TopicContract.load())
+    profile = knowledge.profile
     if nlu is None:
         from bot.training import load_or_train_nlu  # heavy: loads the encoder and the language model
 

@@ -36,8 +36,8 @@ TEMPERATURES = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0)
 TARGET_FALSE_REJECTION = 0.02
 #: When the validation split has out_of_scope examples, the threshold may rise above the
 #: quantile rule to maximise (in-scope accuracy + OOS recall) / 2, up to this false rejection.
-MAX_FALSE_REJECTION = 0.05
-THRESHOLD_BOUNDS = (0.05, 0.5)
+MAX_FALSE_REJECTION = 0.03
+THRESHOLD_BOUNDS = (0.05, 0.9)
 VALIDATION_SHARE = 0.2
 
 
@@ -175,7 +175,7 @@ class TopicClassifier:
         low, high = THRESHOLD_BOUNDS
         correct = probabilities.argmax(axis=1) == gold
         best, best_score = low, -1.0
-        for threshold in np.linspace(low, high, 46):
+        for threshold in np.linspace(low, high, 86):
             rejected = says_oos | (top < threshold)
             if rejected[~is_oos].mean() > MAX_FALSE_REJECTION:
                 break

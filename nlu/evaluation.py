@@ -194,10 +194,12 @@ def _best_threshold(confidences: np.ndarray, predicted: Sequence[str], gold: Seq
 
 
 def compare_on_open_intent(train: Split, val: Split, test: Split, embed: Any, oos_label: str = OUT_OF_SCOPE,
-                           fasttext_epochs: int = 25) -> dict[str, dict[str, float]]:
+                           fasttext_epochs: int = 25, embedding_only_row: bool = False) -> dict[str, dict[str, float]]:
     """Our classifier vs the two baselines: fit on ``train``, calibrate on ``val``, score ``test``.
 
     ``embed(texts) -> np.ndarray`` gives query embeddings (cached by the caller).
+    ``embedding_only_row`` adds our classifier with the TF-IDF head switched off
+    (what carries over to languages absent from the training data).
     """
     from nlu.classifier import TopicClassifier
 
@@ -207,13 +209,18 @@ def compare_on_open_intent(train: Split, val: Split, test: Split, embed: Any, oo
     calibration = classifier.calibrate(classifier.tfidf.transform(val.texts), val.labels, embed(val.texts))
     if not has_oos:
         calibration = dataclass_replace(calibration, threshold=0.0)
-    classifier.calibration = calibration
-    ours: list[str] = []
-    for prediction in classifier.predict(test.texts, embed(test.texts)):
-        ranked = [(c, p) for c, p in prediction.ranked() if c != oos_label]
-        top = prediction.ranked()[0][0]
-        ours.append(oos_label if top == oos_label or ranked[0][1] < calibration.threshold else ranked[0][0])
-    results["Yorisoi NLU (e5 + char TF-IDF, calibrated)"] = _open_intent_scores(test.labels, ours, oos_label)
+    variants = {"Yorisoi NLU (e5 + char TF-IDF, calibrated)": calibration}
+    if embedding_only_row:
+        variants["Yorisoi NLU, embedding head only"] = dataclass_replace(calibration, emb_weight=1.0)
+    test_embeddings = embed(test.texts)
+    for name, variant in variants.items():
+        classifier.calibration = variant
+        ours: list[str] = []
+        for prediction in classifier.predict(test.texts, test_embeddings):
+            ranked = [(c, p) for c, p in prediction.ranked() if c != oos_label]
+            top = prediction.ranked()[0][0]
+            ours.append(oos_label if top == oos_label or ranked[0][1] < variant.threshold else ranked[0][0])
+        results[name] = _open_intent_scores(test.labels, ours, oos_label)
 
     tfidf = TfidfLogRegBaseline().fit(train.texts, train.labels)
     val_p, test_p = tfidf.predict_proba(val.texts), tfidf.predict_proba(test.texts)

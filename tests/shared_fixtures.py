@@ -14,6 +14,9 @@ from sqlalchemy import create_engine, text
 from bot.app import Components, build_components, create_app
 from bot.config import AppConfig, load_config
 from bot.protocols import Understanding
+from bot.topics import TopicContract
+from knowledge.base import CuratedKnowledgeBase
+from translations.catalog import Catalog
 from tests.fakes import RuleNlu
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -95,13 +98,20 @@ def rule_nlu() -> RuleNlu:
     return nlu
 
 
+@pytest.fixture(scope="session")
+def shipped_content() -> tuple[CuratedKnowledgeBase, Catalog, TopicContract]:
+    """The KB, catalogs and topic contract as shipped, read once per test session."""
+    return CuratedKnowledgeBase.load(), Catalog.load(), TopicContract.load()
+
+
 @pytest.fixture
-def build(make_config: Callable[..., AppConfig]) -> Callable[..., Components]:
+def build(make_config: Callable[..., AppConfig],
+          shipped_content: tuple[CuratedKnowledgeBase, Catalog, TopicContract]) -> Callable[..., Components]:
     """Build wired components on a database with a given NLU."""
 
     def make(database_url: str | None = None, nlu: Understanding | None = None, **dialogue: object) -> Components:
         config = make_config(database_url, **dialogue)
-        return build_components(config, nlu=nlu or RuleNlu())
+        return build_components(config, nlu=nlu or RuleNlu(), content=shipped_content)
 
     return make
 

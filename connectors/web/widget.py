@@ -193,6 +193,10 @@ class WebWidgetConnector:
                     await websocket.send_json(await answer_frame(raw))
             except WebSocketDisconnect:
                 return
+            except Exception as exc:  # e.g. the database is down: the widget reconnects later and resends
+                # Only the type: an exception's text may quote the resident's message.
+                log.error("closing a widget connection after %s", type(exc).__name__)
+                await websocket.close(code=1011)
 
         async def answer_frame(raw: str) -> dict[str, Any]:
             if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import struct
 import zlib
 
@@ -33,7 +34,9 @@ def test_setup_creates_the_menu_uploads_a_png_and_sets_it_as_default(
 ) -> None:
     fake_line.rich_menus["richmenu-old"] = "yorisoi-city_hall"
     fake_line.rich_menus["richmenu-someone-elses"] = "campaign"
-    menu_id = asyncio.run(setup_rich_menu("city_hall", line_settings, ITEMS))
+    # A thread of its own: other tests (Playwright's sync API) may hold a running loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        menu_id = pool.submit(asyncio.run, setup_rich_menu("city_hall", line_settings, ITEMS)).result()
 
     [created] = fake_line.to("/v2/bot/richmenu")
     menu = created.json

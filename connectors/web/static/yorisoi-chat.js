@@ -288,6 +288,7 @@ header :focus-visible { outline-color: #ffd166; }
     async newConversation() {
       this.sender = randomToken(16);
       this.save("sender", this.sender);
+      this.conversationLanguage = null;
       this._outbox = [];
       this.saveOutbox();
       this.inflight.clear();
@@ -320,6 +321,7 @@ header :focus-visible { outline-color: #ffd166; }
           language = m.language || language;
         }
       }
+      if (language) this.conversationLanguage = language;
       if (language && !this.explicitLang) this.setUiLanguage(language);
     }
 
@@ -331,7 +333,10 @@ header :focus-visible { outline-color: #ffd166; }
     }
 
     send(text, title) {
-      const item = { id: crypto.randomUUID ? crypto.randomUUID() : randomToken(16), text, title, lang: this.explicitLang };
+      // A button of the welcome pressed before the conversation has a language answers in the language
+      // the button was shown in; typed text is left to the server's language detection.
+      const lang = this.explicitLang || (title && !this.conversationLanguage ? this.uiLang : null);
+      const item = { id: crypto.randomUUID ? crypto.randomUUID() : randomToken(16), text, title, lang };
       this.outbox.push(item);
       this.saveOutbox();
       this.showUser(item);
@@ -501,6 +506,7 @@ header :focus-visible { outline-color: #ffd166; }
       const mine = this.log.querySelector(`.user[data-id="${CSS_escape(frame.reply_to)}"]`);
       if (mine) { mine.classList.remove("pending"); const state = mine.querySelector(".state"); if (state) state.remove(); }
       for (const reply of frame.replies || []) this.showReply(reply, frame.language);
+      if (frame.language) this.conversationLanguage = frame.language;
       if (!this.explicitLang && frame.language) this.setUiLanguage(frame.language);
       this.dispatchEvent(new CustomEvent("yorisoi-answer", { bubbles: true, composed: true, detail: { id: frame.reply_to } }));
     }

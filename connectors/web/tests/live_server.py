@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,17 +110,49 @@ def build_on_sqlite(folder: Path) -> Components:
     return build_components(config, nlu=rule_nlu())
 
 
+class _Shared:
+    """One instance per test session, however many conftests expose the fixture (web and kiosk both do)."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.users = 0
+        self.close: Callable[[], None] = lambda: None
+
+    @contextmanager
+    def use(self, start: Callable[[], tuple[Any, Callable[[], None]]]) -> Iterator[Any]:
+        if self.users == 0:
+            self.value, self.close = start()
+        self.users += 1
+        try:
+            yield self.value
+        finally:
+            self.users -= 1
+            if self.users == 0:
+                self.close()
+                self.value = None
+
+
+_LIVE_APP = _Shared()
+_BROWSER = _Shared()
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The app served by uvicorn on 127.0.0.1 (a free port), on SQLite with the rule NLU."""
-    components = build_on_sqlite(tmp_path_factory.mktemp("live"))
-    server = _Server(app_with_channels(components))
-    port = server.start()
-    try:
-        yield LiveApp(f"http://127.0.0.1:{port}", components)
-    finally:
-        server.stop()
-        components.database.dispose()
+
+    def start() -> tuple[LiveApp, Callable[[], None]]:
+        components = build_on_sqlite(tmp_path_factory.mktemp("live"))
+        server = _Server(app_with_channels(components))
+        port = server.start()
+
+        def stop() -> None:
+            server.stop()
+            components.database.dispose()
+
+        return LiveApp(f"http://127.0.0.1:{port}", components), stop
+
+    with _LIVE_APP.use(start) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
@@ -130,14 +163,21 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    def start() -> tuple[Any, Callable[[], None]]:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
+
+        def stop() -> None:
             chromium.close()
+            playwright.stop()
+
+        return chromium, stop
+
+    with _BROWSER.use(start) as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -86,6 +86,7 @@ def test_keyboard_only_resident_can_press_a_menu_button_and_type_a_question(
     page.keyboard.press("Enter")
     expect(bubbles(page, "user").last).to_have_text(re.compile(re.escape(menu_titles[0])))
     expect(bubbles(page, "bot")).to_have_count(2)
+    expect(bubbles(page, "bot").last).to_have_attribute("lang", "en")  # in the language the button was shown in
 
     for _ in range(40):
         page.keyboard.press("Tab")
@@ -210,6 +211,17 @@ def test_widget_fits_narrow_screens_and_200_percent_zoom(
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, f"widget-{name}")
+
+
+def test_a_guide_shows_its_steps_as_a_numbered_list(new_page: Callable[..., Any], live_app: LiveApp) -> None:
+    page = open_widget(new_page, live_app, "bot=city_hall&lang=en")
+    page.get_by_label("Your message").fill("How do I get bigger text on my phone?")
+    page.get_by_label("Your message").press("Enter")
+    steps = bubbles(page, "bot").last.get_by_role("list", name="Steps").get_by_role("listitem")
+    expect(steps).to_have_count(4)
+    expect(steps.nth(1)).to_contain_text("Android")  # the unnumbered line stays with its step
+    expect(bubbles(page, "bot").last).to_contain_text("You can make the text bigger in Settings.")
+    screenshot(page, "widget-guide-steps")
 
 
 def test_widget_has_no_serious_accessibility_violations(new_page: Callable[..., Any], live_app: LiveApp) -> None:

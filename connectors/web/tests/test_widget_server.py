@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-from connectors.web.widget import WIDGET_KEYS, best_language
+from bot.types import ChannelPolicy
+from connectors.web.widget import WIDGET_KEYS, WebWidgetConnector, best_language
 from translations.catalog import Catalog
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -139,3 +142,22 @@ def test_best_language_reads_accept_language() -> None:
     assert best_language("fr;q=1,en;q=0.5", languages, "ja") == "en"
     assert best_language("en;q=0.2,vi;q=0.9", languages, "ja") == "vi"
     assert best_language("", languages, "ja") == "ja"
+
+
+class BrokenHandler:
+    """A handler whose database is down."""
+
+    def accept(self, message: object) -> object:
+        raise RuntimeError(f"INSERT failed [parameters: {message!r}]")
+
+
+def test_a_server_failure_closes_the_socket_without_logging_the_message(caplog: pytest.LogCaptureFixture) -> None:
+    app = FastAPI()
+    policy = ChannelPolicy(bots=("library",), languages=("ja", "en"), default_language="ja", max_message_chars=100)
+    app.include_router(WebWidgetConnector(kiosk_path=None).router(BrokenHandler(), policy))  # type: ignore[arg-type]
+    with TestClient(app) as client, client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"id": "abcdef99", "bot": "library", "sender": SENDER, "text": "my secret question"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1011  # the widget keeps the message queued and resends it after reconnecting
+    assert "RuntimeError" in caplog.text and "secret" not in caplog.text
