@@ -154,7 +154,8 @@ def export_summary(data_dir: Path = DATA_DIR) -> list[dict[str, Any]]:
     from knowledge.entries import load_entries
 
     return [
-        {"bot": bot, "id": topic, "languages": sorted(entry.answer), "machine_translated": list(entry.machine_translated)}
+        {"bot": bot, "id": topic, "languages": sorted(entry.answer),
+         "machine_translated": list(entry.machine_translated)}
         for bot, topics in sorted(load_entries(data_dir).items())
         for topic, entry in sorted(topics.items())
     ]

@@ -16,8 +16,8 @@ from bot.config import AppConfig, load_config
 from bot.protocols import Understanding
 from bot.topics import TopicContract
 from knowledge.base import CuratedKnowledgeBase
-from translations.catalog import Catalog
 from tests.fakes import RuleNlu
+from translations.catalog import Catalog
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 POSTGRES_URL = os.environ.get("YORISOI_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
