@@ -103,8 +103,20 @@ def reload_knowledge(components: Components) -> dict[str, object]:
 def connectors_for(config: AppConfig, environ: Mapping[str, str] | None = None) -> list[Connector]:
     """The enabled connectors (LINE credentials are read from the environment)."""
     enabled: list[Connector] = []
-    if config.connectors.web.enabled:
-        enabled.append(WebApiConnector())
+    channels = config.connectors
+    if channels.web.enabled:
+        from connectors.web.widget import WebWidgetConnector
+
+        kiosk_path = "/kiosk" if channels.kiosk.enabled else None
+        enabled += [WebApiConnector(), WebWidgetConnector(default_bot=channels.web.default_bot, kiosk_path=kiosk_path)]
+    if channels.kiosk.enabled:
+        from connectors.kiosk.connector import KioskConnector
+
+        kiosk = channels.kiosk
+        enabled.append(KioskConnector(
+            idle_seconds=kiosk.idle_seconds, warning_seconds=kiosk.warning_seconds, languages=kiosk.languages,
+            public_url=kiosk.public_url, default_location=kiosk.default_location,
+        ))
     if config.connectors.rasa.enabled:
         enabled.append(RasaRestConnector())
     if config.connectors.line.enabled:

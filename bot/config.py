@@ -64,9 +64,26 @@ class DialogueConfig(_Strict):
 
 
 class WebConnectorConfig(_Strict):
-    """The REST/WebSocket API and the widget."""
+    """The REST/WebSocket API, the embeddable widget and the demo page."""
 
     enabled: bool = True
+    #: Bot shown on the demo page without ``?bot=`` (default: the first bot).
+    default_bot: str | None = None
+
+
+class KioskConnectorConfig(_Strict):
+    """Touch-screen kiosks at community centres (``/kiosk/{bot}?location=...``)."""
+
+    enabled: bool = True
+    #: Seconds without a touch before the screen and the session are wiped for the next person.
+    idle_seconds: int = Field(default=90, ge=3, le=3600)
+    #: The countdown shown before the wipe, with a "continue" button.
+    warning_seconds: int = Field(default=15, ge=1, le=600)
+    #: Language buttons (default: every configured language; ja, ja-x-easy and en first).
+    languages: tuple[str, ...] | None = None
+    #: Public address for the "continue on your phone" QR code (default: the address the kiosk uses).
+    public_url: str | None = None
+    default_location: str | None = None
 
 
 class RasaConnectorConfig(_Strict):
@@ -88,6 +105,7 @@ class ConnectorsConfig(_Strict):
     web: WebConnectorConfig = WebConnectorConfig()
     rasa: RasaConnectorConfig = RasaConnectorConfig()
     line: LineConnectorConfig = LineConnectorConfig()
+    kiosk: KioskConnectorConfig = KioskConnectorConfig()
 
 
 class ServerConfig(_Strict):
@@ -147,6 +165,11 @@ class AppConfig(_Strict):
     def _default_language_configured(self) -> AppConfig:
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not in languages")
+        kiosk_languages = self.connectors.kiosk.languages or ()
+        if any(code not in self.languages for code in kiosk_languages):
+            raise ValueError("connectors.kiosk.languages must be configured languages")
+        if self.connectors.web.default_bot not in (None, *self.bots):
+            raise ValueError("connectors.web.default_bot must be a configured bot")
         return self
 
     @property

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -44,6 +45,7 @@ from nlu.encoders import CachedEncoder, EmbeddingCache, Encoder, Role
 SearchMode = Literal["hybrid", "sparse", "dense"]
 INDEX_FORMAT = 1
 _INDEX_PREFIX = "index-"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,9 @@ class HybridRetriever:
                 self._load(index_dir)
                 self.loaded_from_cache = True
                 return
-            except (OSError, ValueError, KeyError):
-                pass  # a damaged or foreign index: rebuild it below
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("rebuilding the retrieval index %s: %s", index_dir, exc)
+                shutil.rmtree(index_dir, ignore_errors=True)
         self.loaded_from_cache = False
         self._doc_ids = [doc.doc_id for doc in documents]
         self._bm25 = self._build_bm25(documents)
@@ -202,8 +205,9 @@ class HybridRetriever:
         return np.asarray(self._bm25.get_scores(ids), np.float32)
 
     def _dense_scores(self, query: str) -> np.ndarray:
-        # The raw encoder: queries (residents' messages) must not land in the disk cache.
-        vector = np.asarray(self.encoder.encode([query], "query"), np.float32)[0]
+        # Queries are residents' messages: they must not land in a disk cache, even the caller's.
+        encoder = self.encoder.encoder if isinstance(self.encoder, CachedEncoder) else self.encoder
+        vector = np.asarray(encoder.encode([query], "query"), np.float32)[0]
         scores = _group_max(self._question_vectors @ vector, self._question_starts, len(self._doc_ids))
         if len(self._answer_vectors):
             answers = _group_max(self._answer_vectors @ vector, self._answer_starts, len(self._doc_ids))
@@ -235,8 +239,10 @@ class HybridRetriever:
             meta = {"format": INDEX_FORMAT, "model": self.encoder.name, "doc_ids": self._doc_ids}
             (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, index_dir)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another process stored the same index first
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (index_dir / "meta.json").exists():  # else another process stored the same index first
+                log.warning("could not store the retrieval index in %s: %s", index_dir, exc)
             return
         # One corpus per cache_dir: older versions of this corpus' index are stale now.
         for old in index_dir.parent.glob(f"{_INDEX_PREFIX}*"):

@@ -40,7 +40,9 @@ def test_packages_only_import_in_the_allowed_direction() -> None:
 def test_importing_the_packages_has_no_side_effects(tmp_path: Path) -> None:
     code = (
         "import os, sys; os.chdir(sys.argv[1]);"
-        "import bot.app, bot.cli, bot.engine, connectors.web.api, connectors.rasa.channel, knowledge.base;"
+        "import bot.app, bot.cli, bot.engine, connectors.web.api, connectors.web.widget, connectors.kiosk.connector,"
+        " connectors.line, connectors.rasa.channel, knowledge.base, knowledge.retrieval, nlu.pipeline,"
+        " translations.pipeline;"
         "assert os.listdir('.') == [], os.listdir('.')"
     )
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)

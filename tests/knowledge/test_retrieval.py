@@ -82,6 +82,7 @@ def test_bm25_ranks_the_exact_keyword_document_first() -> None:
     assert retriever.search("", k=2) == []
 
 
+@pytest.mark.slow
 def test_dense_search_finds_a_cross_lingual_paraphrase(e5: Encoder) -> None:
     retriever = HybridRetriever(e5)
     target = Document("resident_certificate", ("住民票の写しを取りたい",), ("住民票の写しは市民課で発行します。",))

@@ -24,8 +24,6 @@ from fastapi import FastAPI
 from bot.app import Components, build_components, create_app
 from bot.config import load_config
 from bot.types import ChannelPolicy
-from connectors.kiosk.connector import KioskConnector
-from connectors.web.widget import WebWidgetConnector
 from tests.fakes import RuleNlu
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,16 +62,9 @@ def policy_of(components: Components) -> ChannelPolicy:
                          max_message_chars=config.dialogue.max_message_chars)
 
 
-def app_with_channels(components: Components, kiosk: KioskConnector | None = None) -> FastAPI:
-    """The app with the widget and the kiosk mounted (unless ``create_app`` already mounts them)."""
-    app = create_app(components.config, components=components)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    policy = policy_of(components)
-    if "/ws/chat" not in paths:
-        app.include_router(WebWidgetConnector().router(components.engine, policy))
-    if "/kiosk/{bot}" not in paths:
-        app.include_router((kiosk or KioskConnector()).router(components.engine, policy))
-    return app
+def app_with_channels(components: Components) -> FastAPI:
+    """The app as ``create_app`` builds it: the widget and the kiosk are mounted from the configuration."""
+    return create_app(components.config, components=components)
 
 
 @dataclass
@@ -103,10 +94,14 @@ class _Server:
         self.thread.join(timeout=10)
 
 
-def build_on_sqlite(folder: Path) -> Components:
-    """Components on a new SQLite file in ``folder`` with the rule NLU (like the shared ``build`` fixture)."""
+def build_on_sqlite(folder: Path, **kiosk: object) -> Components:
+    """Components on a new SQLite file in ``folder`` with the rule NLU (like the shared ``build`` fixture);
+    ``kiosk`` overrides settings of ``connectors.kiosk`` as config.yml would."""
     config = load_config(environ={"YORISOI_DATA_DIR": str(folder / "var")})
-    config = config.model_copy(update={"database_url": f"sqlite:///{folder / 'yorisoi.db'}"})
+    connectors = config.connectors.model_copy(
+        update={"kiosk": config.connectors.kiosk.model_copy(update=kiosk)})
+    config = config.model_copy(update={"database_url": f"sqlite:///{folder / 'yorisoi.db'}",
+                                       "connectors": connectors})
     return build_components(config, nlu=rule_nlu())
 
 
@@ -133,7 +128,6 @@ class _Shared:
 
 
 _LIVE_APP = _Shared()
-_BROWSER = _Shared()
 
 
 @pytest.fixture(scope="session")
@@ -155,29 +149,26 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium through Playwright; skipped when it is not installed (a failure in CI)."""
+    """Debian's Chromium through Playwright; skipped when it is not installed (a failure in CI).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while
+    it is started, which would break other modules' ``asyncio.run``.
+    """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk fonts-noto-core"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
 
-    def start() -> tuple[Any, Callable[[], None]]:
-        from playwright.sync_api import sync_playwright
-
-        playwright = sync_playwright().start()
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-        def stop() -> None:
+        try:
+            yield chromium
+        finally:
             chromium.close()
-            playwright.stop()
-
-        return chromium, stop
-
-    with _BROWSER.use(start) as chromium:
-        yield chromium
 
 
 @pytest.fixture
