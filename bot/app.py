@@ -57,12 +57,14 @@ class Components:
 
 def build_components(
     config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True,
-    content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None,
+    content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None, retrieval: bool = False,
 ) -> Components:
     """Build and wire everything for ``config``.
 
     ``nlu`` replaces the trained model and ``content`` the KB, catalogs and contract read
-    from disk (tests share them; they are never modified).
+    from disk (tests share them; they are never modified). ``retrieval`` starts building the
+    KB search indexes in the background (the server does; it only changes which topics a
+    "did you mean ...?" offers, never the topic decided).
     """
     database = create_database_engine(config.resolved_database_url)
     if migrate:
@@ -75,8 +77,15 @@ def build_components(
 
         nlu = load_or_train_nlu(config, knowledge, contract)
     services = Services(config=config, catalog=catalog, knowledge=knowledge, profile=profile, contract=contract)
+    search = None
+    if retrieval and config.knowledge.retrieval:
+        from bot.kb_search import KbSearch
+
+        search = KbSearch(config.bots, config.data_path / "cache")
+        search.start()
     engine = DialogueEngine(
-        store=store, followers=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms()
+        store=store, followers=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms(),
+        search=search,
     )
     return Components(config, database, store, knowledge, catalog, nlu, engine)
 

@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
 
     host = args.host or config.server.host
     port = args.port or config.server.port
-    app = create_app(config, components=build_components(config, migrate=not args.no_migrate))
+    app = create_app(config, components=build_components(config, migrate=not args.no_migrate, retrieval=True))
     print(f"Yorisoi is running: http://{host}:{port}/  (health: http://{host}:{port}/health)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=config.logging.level.lower())
     return 0

@@ -41,7 +41,7 @@ def _rank(args: argparse.Namespace, config: AppConfig) -> int:
         print("yorisoi kb rank: --faq, --queries and --out are required", file=sys.stderr)
         return 2
     try:
-        rank_faq(args.faq, args.queries, args.out, k=args.k, cache_dir=config.data_path / "cache")
+        rank_faq(args.faq, args.queries, args.out, k=args.k, cache_dir=config.data_path / "cache" / "kb_rank")
     except (ValueError, OSError) as error:
         print(f"yorisoi kb rank: {error}", file=sys.stderr)
         return 2

@@ -55,6 +55,13 @@ class NluConfig(_Strict):
         return self
 
 
+class KnowledgeConfig(_Strict):
+    """How the KB is searched when the NLU is unsure."""
+
+    #: Hybrid BM25 + e5 retrieval over each bot's KB for "did you mean ...?" candidates.
+    retrieval: bool = True
+
+
 class DialogueConfig(_Strict):
     """Thresholds of the dialogue policy."""
 
@@ -131,6 +138,7 @@ class AppConfig(_Strict):
     bots: dict[BotName, BotConfig]
     nlu: NluConfig = NluConfig()
     dialogue: DialogueConfig = DialogueConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     connectors: ConnectorsConfig = ConnectorsConfig()
     server: ServerConfig = ServerConfig()
     logging: LoggingConfig = LoggingConfig()

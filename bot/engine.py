@@ -13,7 +13,7 @@ from datetime import date
 
 from bot.forms import INTERRUPTING_TOPICS, Form, cancel_form, continue_form, reprompt, start_form
 from bot.payloads import parse_payload
-from bot.protocols import FollowerStore, Store, Understanding
+from bot.protocols import FollowerStore, Store, TopicSearch, Understanding
 from bot.skills import Skill
 from bot.storage.store import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, StateConflict
 from bot.turn import Services, Turn
@@ -42,6 +42,7 @@ class DialogueEngine:
         services: Services,
         skills: Mapping[str, Skill],
         forms: Mapping[str, Form],
+        search: TopicSearch | None = None,
         today: Callable[[], date] = date.today,
     ) -> None:
         self._store = store
@@ -51,6 +52,7 @@ class DialogueEngine:
         self._skills = dict(skills)
         self._forms = dict(forms)
         self._today = today
+        self._search = search
         self._spaces: dict[str, set[str]] = {
             bot: {topic.id for topic in services.contract.space(cfg.topic_groups)}
             for bot, cfg in services.config.bots.items()
@@ -252,6 +254,10 @@ class DialogueEngine:
             c.topic for c in turn.understood.candidates[:3]
             if c.confidence >= CLARIFY_FLOOR and c.topic in self._spaces[turn.bot] and c.topic != OUT_OF_SCOPE
         ]
+        if not candidates and self._search is not None and turn.message.text and not turn.message.text.startswith("/"):
+            # The classifier is unsure: search the KB's questions and answers for likely topics.
+            hits = self._search.search(turn.bot, turn.message.text, k=3)
+            candidates = [topic for topic, _score in hits if topic in self._spaces[turn.bot]]
         if candidates:
             self._clarify(turn, candidates)
         else:

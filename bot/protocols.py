@@ -122,3 +122,11 @@ class KnowledgeBase(Protocol):
     def answer(self, bot: str, topic: str, language: str) -> Any:
         """A ``knowledge.base.Answer`` or None."""
         ...
+
+
+class TopicSearch(Protocol):
+    """Retrieval over a bot's KB, used when the NLU is unsure (``bot.kb_search.KbSearch``)."""
+
+    def search(self, bot: str, text: str, k: int = 3) -> list[tuple[str, float]]:
+        """Best topic ids with scores, best first ([] when unavailable)."""
+        ...

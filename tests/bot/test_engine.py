@@ -168,3 +168,16 @@ def test_library_task_without_live_service_answers_where_and_how(
     result = say(components, "/renew_loan", bot="library", language="en")
     assert components.knowledge.profile.value("library.catalog_url", "en") in result.replies[0].text
     assert "PIN" in result.replies[0].text
+
+
+def test_when_the_nlu_is_unsure_kb_search_suggests_topics(build: Callable[..., Components]) -> None:
+    class Search:
+        def search(self, bot: str, text: str, k: int = 3) -> list[tuple[str, float]]:
+            return [("seal_certificate", 2.0), ("library_hours", 1.5), ("resident_certificate", 1.0)]
+
+    components = build(nlu=RuleNlu())
+    components.engine._search = Search()
+    result = say(components, "hanko no touroku")
+    assert result.topic == "out_of_scope"
+    # the other bot's topic is never offered
+    assert button_payloads(result) == ["/seal_certificate", "/resident_certificate"]
