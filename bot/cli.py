@@ -36,7 +36,10 @@ def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
     port = args.port or config.server.port
     app = create_app(config, components=build_components(config, migrate=not args.no_migrate, retrieval=True))
     print(f"Yorisoi is running: http://{host}:{port}/  (health: http://{host}:{port}/health)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=config.logging.level.lower())
+    config_log = uvicorn.config.LOGGING_CONFIG
+    config_log.setdefault("filters", {})["secrets"] = {"()": "bot.privacy.AccessLogFilter"}
+    config_log["handlers"]["access"]["filters"] = ["secrets"]
+    uvicorn.run(app, host=host, port=port, log_level=config.logging.level.lower(), log_config=config_log)
     return 0
 
 

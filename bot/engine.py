@@ -146,7 +146,8 @@ class DialogueEngine:
         understood = self._understand(message, state)
         if message.language:
             state.language, state.language_source = message.language, "explicit"
-        elif state.language_source != "explicit":
+        elif state.language_source != "explicit" and (message.location is None or state.language is None):
+            # A shared location carries an address, not the resident's language.
             state.language, state.language_source = understood.language, "detected"
         language = state.language or self._services.config.default_language
         turn = Turn(message, state, language, understood, self._services, self._today(), topic=understood.topic)

@@ -55,3 +55,18 @@ def install_masking(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
+
+
+_SECRET_IN_PATH = re.compile(r"(/api/v1/conversations/[^/\s]+/|[?&]resume=)[^\s&\"]+")
+
+
+class AccessLogFilter(logging.Filter):
+    """Redact conversation secrets (sender ids in transcript URLs and ``?resume=``) from access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments in place; never drops a record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_IN_PATH.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True

@@ -181,3 +181,19 @@ def test_when_the_nlu_is_unsure_kb_search_suggests_topics(build: Callable[..., C
     assert result.topic == "out_of_scope"
     # the other bot's topic is never offered
     assert button_payloads(result) == ["/seal_certificate", "/resident_certificate"]
+
+
+def test_a_shared_location_does_not_change_the_conversation_language(
+    build: Callable[..., Components], rule_nlu: RuleNlu
+) -> None:
+    from bot.types import Location
+
+    components = build(nlu=rule_nlu)
+
+    def line(text: str, location: Location | None = None) -> TurnResult:
+        return components.engine.handle(InboundMessage("city_hall", "line", "u1", text, location=location))
+
+    assert line("hello there").language == "en"
+    address = "よりそい市中央1-1-1"  # Japanese text: would be detected as ja
+    assert line(address, Location(35.0, 139.0, address)).language == "en"
+    assert line("hello again").language == "en"

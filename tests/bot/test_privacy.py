@@ -38,3 +38,15 @@ def test_the_logging_filter_masks_messages_and_exceptions() -> None:
     output = stream.getvalue()
     assert "9876" not in output and "hanako@" not in output
     assert "[phone]" in output and "[email]" in output
+
+
+def test_access_logs_do_not_reveal_conversation_secrets() -> None:
+    from bot.privacy import AccessLogFilter
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', (
+        "127.0.0.1:5", "GET", "/api/v1/conversations/library/web-3f9a2c?x=1", "1.1", 200), None)
+    AccessLogFilter().filter(record)
+    assert "3f9a2c" not in record.getMessage() and "/api/v1/conversations/library/[redacted]" in record.getMessage()
+    resume = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, "%s", ("/?bot=city_hall&resume=k-77ab",), None)
+    AccessLogFilter().filter(resume)
+    assert "77ab" not in resume.getMessage()
