@@ -6,7 +6,8 @@ bot, after one warm-up parse; the in-memory query cache never hits because
 the texts are distinct). Reports a cold training run (empty embedding cache)
 only with ``--cold`` because it embeds every example (minutes on one core).
 
-Run: ``OMP_NUM_THREADS=1 python bench/bench_latency.py [--cold]``
+Run: ``OMP_NUM_THREADS=1 python bench/bench_latency.py [--cold] [--no-skip]`` (``--no-skip``:
+run the encoder on every message, i.e. ``NluSettings(encoder_skip=False)``, for comparison).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def rss_mb() -> float:
 
 def parse_only() -> list[tuple[str, str]]:
     """Load the trained model (no training in this process) and time parses of the dev queries."""
-    settings = NluSettings(languages=ALL_LANGUAGES)
+    settings = NluSettings(languages=ALL_LANGUAGES, encoder_skip="--no-skip" not in sys.argv)
     rows: list[tuple[str, str]] = []
     before = rss_mb()
     started = time.perf_counter()
@@ -56,12 +57,15 @@ def parse_only() -> list[tuple[str, str]]:
     nlu.parse("city_hall", "warm up")
     rows.append(("load + first parse", f"{time.perf_counter() - started:.2f} s"))
     dev = read_eval_jsonl(DEV)
-    timings, cpu = [], []
+    timings, cpu, skipped, cpu_skipped = [], [], 0, []
     for query in dev:
         started, cpu_started = time.perf_counter(), time.process_time()
-        nlu.parse(query.bot, query.text)
+        result = nlu.parse(query.bot, query.text)
         timings.append(1000 * (time.perf_counter() - started))
         cpu.append(1000 * (time.process_time() - cpu_started))
+        if result.encoder_skipped:
+            skipped += 1
+            cpu_skipped.append(cpu[-1])
     timings.sort()
     cpu.sort()
     rows.append(("parse p50", f"{statistics.median(timings):.1f} ms"))
@@ -69,6 +73,9 @@ def parse_only() -> list[tuple[str, str]]:
     rows.append(("parse max", f"{timings[-1]:.1f} ms"))
     rows.append(("parse CPU time p50 / p95 (excludes waiting for a busy core)",
                  f"{statistics.median(cpu):.1f} / {cpu[int(0.95 * (len(cpu) - 1))]:.1f} ms"))
+    rows.append(("encoder skipped (lexical head confident)",
+                 f"{skipped}/{len(dev)} = {100 * skipped / len(dev):.1f}% of parses"
+                 + (f", CPU p50 of those {statistics.median(cpu_skipped):.1f} ms" if cpu_skipped else "")))
     started = time.perf_counter()
     for query in dev[:50]:
         nlu.encoder.encode([query.text], "query")
@@ -85,7 +92,8 @@ def parse_only() -> list[tuple[str, str]]:
 
 def measure_in_fresh_process() -> list[tuple[str, str]]:
     """Run :func:`parse_only` in a new interpreter so training memory does not count."""
-    output = subprocess.run([sys.executable, __file__, "--parse-only"], check=True, capture_output=True,
+    extra = ["--no-skip"] if "--no-skip" in sys.argv else []
+    output = subprocess.run([sys.executable, __file__, "--parse-only", *extra], check=True, capture_output=True,
                             text=True).stdout
     return [(str(name), str(value)) for name, value in json.loads(output.strip().splitlines()[-1])]
 
@@ -115,7 +123,8 @@ def main() -> int:
     rows.extend(measure_in_fresh_process())
     queries = len(read_eval_jsonl(DEV))
     print(f"## NLU latency and memory ({queries} dev queries, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, "
-          f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f})\n")
+          f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f}, encoder skip "
+          f"{'off' if '--no-skip' in sys.argv else 'on'})\n")
     print("| measure | value |")
     print("|---|---|")
     for name, value in rows:

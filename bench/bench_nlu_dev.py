@@ -12,6 +12,7 @@ under var/nlu-bench/, so the second run trains in seconds).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -71,6 +72,8 @@ def main() -> int:
     report = NluPipeline.train(bots, settings, WORK / "model", WORK / "cache")
     nlu = NluPipeline.load(WORK / "model", settings, WORK / "cache")
     ours = [nlu.parse(row.bot, row.text) for row in dev]
+    no_skip = NluPipeline.load(WORK / "model", dataclasses.replace(settings, encoder_skip=False), WORK / "cache")
+    always_encode = [no_skip.parse(row.bot, row.text) for row in dev]
 
     tfidf_pred: list[str] = []
     fasttext_pred: list[str] = []
@@ -86,6 +89,7 @@ def main() -> int:
         fasttext_pred.append(fast.predict(row.text)[0])
 
     systems = {"Yorisoi NLU (e5 + char TF-IDF, calibrated)": [r.topic for r in ours],
+               "Yorisoi NLU, encoder always run (no skip)": [r.topic for r in always_encode],
                "TF-IDF char n-gram + LR": tfidf_pred, "fastText supervised": fasttext_pred}
     scores = {name: score(dev, predicted) for name, predicted in systems.items()}
     print("## NLU on dev.jsonl (split: dev; training: nlu/data + KB questions)\n")
@@ -96,6 +100,14 @@ def main() -> int:
     print("|---|---:|---:|---:|")
     for name, result in scores.items():
         print(f"| {name} | {pct(result.get('in'))} | {pct(result.get('oos'))} | {pct(result.get('false_oos'))} |")
+    skipped = [r.encoder_skipped for r in ours]
+    changed = sum(1 for a, b in zip(ours, always_encode, strict=True) if a.topic != b.topic)
+    rules = ", ".join(f"{bot} {clf.calibration.skip_margin:.2f} (validation: skips "
+                      f"{pct(clf.calibration.validation_skip_rate)}, agreement "
+                      f"{pct(clf.calibration.validation_skip_agreement)})" for bot, clf in nlu.classifiers.items())
+    print(f"\nEncoder skip: {sum(skipped)}/{len(dev)} dev queries ({pct(sum(skipped) / len(dev))}) parsed without "
+          f"the encoder; topic differs from the always-encode run on {changed}. Calibrated SVM-margin thresholds: "
+          f"{rules}.")
     languages = [code for code in ALL_LANGUAGES if any(row.language == code for row in dev)]
     print("\n### In-scope top-1 per language\n")
     print("| system | " + " | ".join(languages) + " |")

@@ -14,6 +14,17 @@ Model: two linear heads fused in log space and temperature-scaled,
 is out of scope. ``w``, ``T`` and ``threshold`` are calibrated on a stratified
 validation split of the training data (never on evaluation data), then the
 heads are refitted on all the data.
+
+Encoder skip: when the TF-IDF head alone puts an in-scope topic first with an SVM
+*margin* (its score minus the runner-up's, raw SVM units) >= ``skip_margin``, the
+parse path may return without running the sentence encoder. ``skip_margin`` is the
+smallest grid value at which, on the same validation split, the lexical top-1
+equals both the fused decision (OOS threshold included) and the label on >=
+``SKIP_AGREEMENT`` of the examples that pass it (at least ``SKIP_MIN_SUPPORT`` of
+them). (The margin separates better than the softmax probability, which saturates.)
+``SKIP_DISABLED`` means "never skip": the default, so artifacts trained before this
+existed keep running the encoder on every message. The lexical probabilities shown
+for a skipped message use ``lexical_temperature`` (NLL-fitted on the validation split).
 """
 
 from __future__ import annotations
@@ -39,6 +50,12 @@ TARGET_FALSE_REJECTION = 0.02
 MAX_FALSE_REJECTION = 0.03
 THRESHOLD_BOUNDS = (0.05, 0.9)
 VALIDATION_SHARE = 0.2
+#: Encoder skip (see the module docstring).
+SKIP_AGREEMENT = 0.995
+SKIP_MIN_SUPPORT = 30
+SKIP_DISABLED = 1000.0
+SKIP_GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(57))  # SVM margin 0.2 .. 3.0
+LEXICAL_TEMPERATURES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,10 @@ class Calibration:
     validation_false_rejection: float = 0.0
     validation_oos_recall: float = 0.0
     validation_size: int = 0
+    lexical_temperature: float = 1.0
+    skip_margin: float = SKIP_DISABLED
+    validation_skip_rate: float = 0.0
+    validation_skip_agreement: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,8 +167,36 @@ class TopicClassifier:
                 best_temperature, best_nll = temperature, nll
         probabilities = np.exp(log_softmax(fused / best_temperature))
         threshold, false_rejection, oos_recall = self._threshold(probabilities, gold)
+        lexical_temperature, skip_margin, skip_rate, skip_agreement = self._skip_rule(
+            probabilities, tf_lp, gold, threshold)
         return Calibration(best_weight, best_temperature, threshold, best_accuracy, false_rejection, oos_recall,
-                           len(labels))
+                           len(labels), lexical_temperature, skip_margin, skip_rate, skip_agreement)
+
+    def _skip_rule(self, probabilities: np.ndarray, tf_lp: np.ndarray, gold: np.ndarray,
+                   threshold: float) -> tuple[float, float, float, float]:
+        """(lexical temperature, skip margin, validation skip rate, agreement among skipped)."""
+        oos = self.classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes else -1
+        known = gold >= 0
+        lexical_temperature, best_nll = 1.0, np.inf
+        for temperature in LEXICAL_TEMPERATURES:
+            log_p = log_softmax(tf_lp / temperature)
+            nll = -float(np.mean(log_p[known, gold[known]])) if known.any() else 0.0
+            if nll < best_nll:
+                lexical_temperature, best_nll = temperature, nll
+        lex_top, margin = tf_lp.argmax(axis=1), self._margin(tf_lp)
+        fused_top = probabilities.argmax(axis=1)
+        in_scope_probs = probabilities.copy()
+        if oos >= 0:
+            in_scope_probs[:, oos] = -1.0
+        rejected = (fused_top == oos) | (in_scope_probs.max(axis=1) < threshold)
+        fused_decision = np.where(rejected, oos, in_scope_probs.argmax(axis=1))
+        agree = (lex_top == fused_decision) & (lex_top == gold)
+        eligible = lex_top != oos
+        for tau in SKIP_GRID:
+            passing = eligible & (margin >= tau)
+            if passing.sum() >= SKIP_MIN_SUPPORT and agree[passing].mean() >= SKIP_AGREEMENT:
+                return lexical_temperature, float(tau), float(passing.mean()), float(agree[passing].mean())
+        return lexical_temperature, SKIP_DISABLED, 0.0, 0.0
 
     def _threshold(self, probabilities: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
         oos = self.classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes else -1
@@ -185,12 +234,27 @@ class TopicClassifier:
         return best
 
     # --------------------------------------------------------------- inference
-    def predict(self, texts: Sequence[str], embeddings: np.ndarray) -> list[Prediction]:
-        """Calibrated probabilities for each text."""
-        emb_lp, tf_lp = self._head_log_probs(self.tfidf.transform(texts), embeddings)
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray, features: Any = None) -> list[Prediction]:
+        """Calibrated probabilities for each text (``features``: their TF-IDF rows, if already computed)."""
+        if features is None:
+            features = self.tfidf.transform(texts)
+        emb_lp, tf_lp = self._head_log_probs(features, embeddings)
         weight, temperature = self.calibration.emb_weight, self.calibration.temperature
         probabilities = np.exp(log_softmax((weight * emb_lp + (1 - weight) * tf_lp) / temperature))
         return [Prediction(self.classes, row) for row in probabilities]
+
+    def predict_lexical(self, features: Any) -> tuple[list[Prediction], np.ndarray]:
+        """TF-IDF head alone, for the encoder skip: (probabilities at ``lexical_temperature``, SVM margins)."""
+        tf_lp = self.tfidf_head.log_proba(features)
+        probabilities = np.exp(log_softmax(tf_lp / self.calibration.lexical_temperature))
+        return [Prediction(self.classes, row) for row in probabilities], self._margin(tf_lp)
+
+    def _margin(self, tf_lp: np.ndarray) -> np.ndarray:
+        """Top-1 minus top-2 raw SVM score (log-probability gap divided by the head's scale)."""
+        if tf_lp.shape[1] < 2:
+            return np.full(len(tf_lp), np.inf)
+        top2 = np.sort(tf_lp, axis=1)[:, -2:]
+        return (top2[:, 1] - top2[:, 0]) / self.tfidf_head.scale
 
     # ------------------------------------------------------------- persistence
     def save(self, folder: Path) -> None:

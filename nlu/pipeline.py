@@ -57,6 +57,8 @@ OTHER_BOT_SUGGEST_PROBABILITY = 0.4
 CANDIDATES = 3
 #: Query embeddings kept in memory (never on disk): repeated short messages skip the encoder.
 QUERY_CACHE_SIZE = 4096
+#: The encoder is skipped only when the lexical top-1 is at least this far above the OOS threshold.
+SKIP_OOS_MARGIN = 0.2
 
 
 class NluPipeline:
@@ -187,15 +189,27 @@ class NluPipeline:
                 self.language_detector.default_language)
             return NluResult(language, 0.0, OUT_OF_SCOPE, 0.0, (), False, (), "")
         language, language_confidence = self.detect_language(text, preferred_language)
-        embedding = self._embed_query(normalized)
         classifier = self.classifiers[bot]
-        ranked = classifier.predict([text], embedding)[0].ranked()
-        in_scope = [(topic, p) for topic, p in ranked if topic != OUT_OF_SCOPE]
-        p_oos = next((p for topic, p in ranked if topic == OUT_OF_SCOPE), 0.0)
-        candidates = tuple(Candidate(topic, round(p, 4)) for topic, p in in_scope[:CANDIDATES])
         threshold = self.settings.min_confidence
         if threshold is None:
             threshold = classifier.calibration.threshold
+        features = classifier.tfidf.transform([text])
+        embedding = self._cached_query(normalized)
+        ranked: list[tuple[str, float]] | None = None
+        if embedding is None and self.settings.encoder_skip:
+            predictions, margins = classifier.predict_lexical(features)
+            lexical = predictions[0].ranked()
+            if float(margins[0]) >= classifier.calibration.skip_margin and self._may_skip(bot, text, lexical,
+                                                                                           threshold):
+                ranked = lexical
+        skipped = ranked is not None
+        if ranked is None:
+            if embedding is None:
+                embedding = self._embed_query(normalized)
+            ranked = classifier.predict([text], embedding, features)[0].ranked()
+        in_scope = [(topic, p) for topic, p in ranked if topic != OUT_OF_SCOPE]
+        p_oos = next((p for topic, p in ranked if topic == OUT_OF_SCOPE), 0.0)
+        candidates = tuple(Candidate(topic, round(p, 4)) for topic, p in in_scope[:CANDIDATES])
         best_topic, best_p = in_scope[0] if in_scope else (OUT_OF_SCOPE, 0.0)
         if ranked[0][0] == OUT_OF_SCOPE:
             topic, confidence = OUT_OF_SCOPE, p_oos
@@ -205,19 +219,43 @@ class NluPipeline:
             topic, confidence = best_topic, best_p
         second_p = in_scope[1][1] if len(in_scope) > 1 else 0.0
         ambiguous = topic != OUT_OF_SCOPE and best_p - second_p < self.settings.ambiguity_margin
-        other_bot, other_topic, other_p = self._other_bot(bot, text, embedding, topic == OUT_OF_SCOPE)
+        other_bot, other_topic, other_p = None, None, 0.0
+        if embedding is not None:  # a skipped parse passed the router's lexical check (_may_skip)
+            other_bot, other_topic, other_p = self._other_bot(bot, text, embedding, topic == OUT_OF_SCOPE)
         if other_bot is not None and topic != OUT_OF_SCOPE:
             topic, confidence, ambiguous = OUT_OF_SCOPE, other_p, False
         entities = self.extractors[bot].extract(text, today)
         return NluResult(language, round(language_confidence, 4), topic, round(float(confidence), 4), candidates,
-                         ambiguous, entities, normalized, other_bot, other_topic)
+                         ambiguous, entities, normalized, other_bot, other_topic, skipped)
 
-    def _embed_query(self, normalized: str) -> np.ndarray:
+    def _may_skip(self, bot: str, text: str, lexical: list[tuple[str, float]], threshold: float) -> bool:
+        """Whether the lexical head alone decides, its SVM margin being >= the calibrated ``skip_margin``.
+
+        See :mod:`nlu.classifier` ("Encoder skip"). Also required: an in-scope top-1 whose lexical
+        probability is at least :data:`SKIP_OOS_MARGIN` above the OOS threshold in use, and the router's
+        lexical head putting the message in this bot's own topics (else the embedding router must
+        decide whether it belongs to another bot).
+        """
+        top_topic, top_p = lexical[0]
+        if top_topic == OUT_OF_SCOPE or top_p < threshold + SKIP_OOS_MARGIN:
+            return False
+        if self.router is not None:
+            routed = self.router.predict_lexical(self.router.tfidf.transform([text]))[0][0].ranked()[0][0]
+            if routed not in set(self.topics.get(bot, ())) | set(SYSTEM_TOPICS):
+                return False
+        return True
+
+    def _cached_query(self, normalized: str) -> np.ndarray | None:
         with self._query_cache_lock:
             cached = self._query_cache.get(normalized)
             if cached is not None:
                 self._query_cache.move_to_end(normalized)
-                return cached
+            return cached
+
+    def _embed_query(self, normalized: str) -> np.ndarray:
+        cached = self._cached_query(normalized)
+        if cached is not None:
+            return cached
         embedding = self.encoder.encode([normalized], "query")
         with self._query_cache_lock:
             self._query_cache[normalized] = embedding

@@ -56,6 +56,9 @@ class NluResult:
     normalized_text: str
     other_bot: str | None = None
     other_bot_topic: str | None = None
+    #: True when the sentence encoder was not run (the lexical head alone was confident enough);
+    #: then ``confidence`` / ``candidates`` are the lexical head's calibrated probabilities.
+    encoder_skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class NluSettings:
     ``ambiguity_margin``: two best topics closer than this (in probability) mark
     the result ambiguous. ``min_confidence``: below it the topic becomes
     ``out_of_scope``; ``None`` uses the threshold calibrated at training time.
+    ``encoder_skip``: allow skipping the sentence encoder when the lexical head
+    is confident enough (threshold calibrated at training time; see nlu.classifier).
     """
 
     languages: tuple[str, ...] = ALL_LANGUAGES
@@ -73,6 +78,7 @@ class NluSettings:
     encoder_threads: int = 1
     ambiguity_margin: float = 0.15
     min_confidence: float | None = None
+    encoder_skip: bool = True
 
 
 @dataclass(frozen=True)
