@@ -158,13 +158,7 @@ class TopicClassifier:
             if accuracy >= best_accuracy:
                 best_weight, best_accuracy = weight, accuracy
         fused = best_weight * emb_lp + (1 - best_weight) * tf_lp
-        known = gold >= 0
-        best_temperature, best_nll = 1.0, np.inf
-        for temperature in TEMPERATURES:
-            log_p = log_softmax(fused / temperature)
-            nll = -float(np.mean(log_p[known, gold[known]])) if known.any() else 0.0
-            if nll < best_nll:
-                best_temperature, best_nll = temperature, nll
+        best_temperature = _fit_temperature(fused, gold, TEMPERATURES)
         probabilities = np.exp(log_softmax(fused / best_temperature))
         threshold, false_rejection, oos_recall = self._threshold(probabilities, gold)
         lexical_temperature, skip_margin, skip_rate, skip_agreement = self._skip_rule(
@@ -176,13 +170,7 @@ class TopicClassifier:
                    threshold: float) -> tuple[float, float, float, float]:
         """(lexical temperature, skip margin, validation skip rate, agreement among skipped)."""
         oos = self.classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes else -1
-        known = gold >= 0
-        lexical_temperature, best_nll = 1.0, np.inf
-        for temperature in LEXICAL_TEMPERATURES:
-            log_p = log_softmax(tf_lp / temperature)
-            nll = -float(np.mean(log_p[known, gold[known]])) if known.any() else 0.0
-            if nll < best_nll:
-                lexical_temperature, best_nll = temperature, nll
+        lexical_temperature = _fit_temperature(tf_lp, gold, LEXICAL_TEMPERATURES)
         lex_top, margin = tf_lp.argmax(axis=1), self._margin(tf_lp)
         fused_top = probabilities.argmax(axis=1)
         in_scope_probs = probabilities.copy()
@@ -271,3 +259,15 @@ class TopicClassifier:
         calibration_data: dict[str, Any] = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
         return cls(CharTfidf.load(folder), LinearHead.load(folder, "embedding_head"),
                    LinearHead.load(folder, "tfidf_head"), Calibration(**calibration_data))
+
+
+def _fit_temperature(scores: np.ndarray, gold: np.ndarray, candidates: Sequence[float]) -> float:
+    """The temperature (of ``candidates``) with the lowest negative log-likelihood on labelled rows."""
+    known = gold >= 0
+    best_temperature, best_nll = 1.0, np.inf
+    for temperature in candidates:
+        log_p = log_softmax(scores / temperature)
+        nll = -float(np.mean(log_p[known, gold[known]])) if known.any() else 0.0
+        if nll < best_nll:
+            best_temperature, best_nll = temperature, nll
+    return best_temperature
