@@ -15,11 +15,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config_loader import ConfigFileError, LoadedYaml, load_yaml_with_lines
+from nlu.types import ALL_LANGUAGES
 
-#: Languages the platform knows how to talk in (BCP 47). ja-x-easy is easy Japanese.
-SUPPORTED_LANGUAGES: tuple[str, ...] = (
-    "ja", "ja-x-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", "pt", "es", "id", "th", "my",
-)
+#: Languages the platform knows how to talk in (BCP 47); the NLU owns the list.
+SUPPORTED_LANGUAGES: tuple[str, ...] = ALL_LANGUAGES
 BotName = Literal["city_hall", "residents", "library"]
 BOT_NAMES: tuple[str, ...] = ("city_hall", "residents", "library")
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yml"
@@ -223,17 +222,14 @@ def _describe(error: ValidationError, loaded: LoadedYaml) -> str:
     problems = []
     for item in error.errors():
         location = tuple(item["loc"])
-        key = ".".join(str(part) for part in location) or "(top level)"
-        line = loaded.line_of(location)
-        where = f"{loaded.path} line {line}" if line else str(loaded.path)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"
-        if location and location[-1] == "[key]":
+        if location and location[-1] == "[key]":  # a mapping key itself is wrong (e.g. a bot's name)
             location = location[:-1]
-            key = ".".join(str(part) for part in location)
-            line = loaded.line_of(location)
-            where = f"{loaded.path} line {line}" if line else str(loaded.path)
             message = f"unknown name; {message[0].lower()}{message[1:]}"
+        key = ".".join(str(part) for part in location) or "(top level)"
+        line = loaded.line_of(location)
+        where = f"{loaded.path} line {line}" if line else str(loaded.path)
         problems.append(f"{where}: {key}: {message}")
     return "invalid configuration:\n  " + "\n  ".join(problems)

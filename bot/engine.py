@@ -16,8 +16,8 @@ from bot.payloads import parse_payload
 from bot.protocols import FollowerStore, Store, TopicSearch, Understanding
 from bot.skills import Skill
 from bot.storage.store import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, StateConflict
-from bot.turn import Services, Turn
-from bot.types import Button, InboundMessage, Reply, TranscriptEntry, TurnResult
+from bot.turn import Services, Turn, welcome
+from bot.types import InboundMessage, Reply, TranscriptEntry, TurnResult
 from nlu.types import OUT_OF_SCOPE, Entity, NluResult
 from translations.catalog import Catalog
 
@@ -127,18 +127,8 @@ class DialogueEngine:
 
     def greeting(self, bot: str, language: str | None) -> tuple[Reply, ...]:
         """The welcome of ``bot`` in ``language`` (or the default language) with the start menu."""
-        chosen = language if language in self._services.config.languages else self._services.config.default_language
-        catalog = self._services.catalog
-        text = catalog.text("greet.welcome", chosen, bot_name=catalog.text(f"bot.{bot}.name", chosen))
-        menu = self._services.config.bots[bot].menu  # type: ignore[index]
-        knowledge = self._services.knowledge
-        buttons = []
-        for topic in menu:
-            title = knowledge.title(bot, topic, chosen) or (
-                catalog.text(f"topic.{topic}", chosen) if catalog.has(f"topic.{topic}") else None)
-            if title:
-                buttons.append(Button(title, f"/{topic}"))
-        return (Reply(text=text, buttons=tuple(buttons)),)
+        config = self._services.config
+        return (welcome(self._services, bot, language if language in config.languages else config.default_language),)
 
     # --- deciding -------------------------------------------------------------------------
 

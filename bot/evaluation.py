@@ -20,8 +20,7 @@ from bot.app import build_components
 from bot.config import AppConfig
 from bot.protocols import Understanding
 from bot.types import InboundMessage
-
-OUT_OF_SCOPE = "out_of_scope"
+from nlu.types import OUT_OF_SCOPE
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 from bot.payloads import make_payload
 from bot.storage.store import HandoffDraft
-from bot.turn import Turn
+from bot.turn import Turn, welcome
 from bot.types import Reply
 from translations.languages import ENDONYMS
 
@@ -43,7 +43,7 @@ HONEST_TASK_ANSWERS: Mapping[str, Mapping[str, str]] = {
 
 def greet(turn: Turn) -> None:
     """Welcome with the bot's start menu."""
-    turn.say("greet.welcome", buttons=turn.menu_buttons(), bot_name=turn.text(f"bot.{turn.bot}.name"))
+    turn.replies.append(welcome(turn.services, turn.bot, turn.language))
 
 
 def goodbye(turn: Turn) -> None:

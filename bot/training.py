@@ -16,10 +16,12 @@ from typing import Any
 from bot.config import AppConfig
 from bot.protocols import KnowledgeBase
 from bot.topics import TopicContract
+from nlu.training_data import DEFAULT_DATA_DIR
 
 log = logging.getLogger(__name__)
 
-NLU_DATA_DIR = Path(__file__).resolve().parent.parent / "nlu" / "data"
+#: The bots' Rasa-format training files (nlu owns them).
+NLU_DATA_DIR = DEFAULT_DATA_DIR
 FINGERPRINT_FILE = "yorisoi-fingerprint.txt"
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 
@@ -53,24 +55,18 @@ def bot_training_data(config: AppConfig, knowledge: KnowledgeBase, contract: Top
     Japanese examples also get an all-hiragana twin, because seniors and beginners
     often type without kanji (じゅうみんひょう for 住民票).
     """
-    from nlu.training_data import load_bot_training_data, read_rasa_nlu
+    from nlu.training_data import load_bot_training_data, read_group
 
     result: dict[str, Any] = {}
     for bot, cfg in config.bots.items():
         examples = knowledge.examples(bot)
-        rasa = read_rasa_nlu(NLU_DATA_DIR / "common").merge(_read_if_dir(read_rasa_nlu, NLU_DATA_DIR / bot))
+        rasa = read_group(NLU_DATA_DIR / "common").merge(read_group(NLU_DATA_DIR / bot))
         extra: dict[str, list[str]] = {topic: list(texts) for topic, texts in examples.items()}
         for topic, texts in [*examples.items(), *rasa.intents.items()]:
             extra.setdefault(topic, []).extend(kana_twins(texts))
         topics = [topic.id for topic in contract.space(cfg.topic_groups)]
         result[bot] = load_bot_training_data(NLU_DATA_DIR, bot, topics, extra)
     return result
-
-
-def _read_if_dir(reader: Any, folder: Path) -> Any:
-    from nlu.training_data import RasaNluData
-
-    return reader(folder) if folder.is_dir() else RasaNluData()
 
 
 def kana_twins(texts: list[str]) -> list[str]:

@@ -70,22 +70,14 @@ class Turn:
         """A city-profile value in the turn's language."""
         return self.services.profile.value(key, self.language)
 
-    def topic_title(self, topic: str) -> str | None:
-        """Button title of a topic: the KB entry's title, else the catalog's ``topic.<id>``."""
-        title = self.services.knowledge.title(self.bot, topic, self.language)
-        if title:
-            return title
-        key = f"topic.{topic}"
-        return self.text(key) if self.services.catalog.has(key) else None
-
     def topic_buttons(self, topics: Iterable[str]) -> tuple[Button, ...]:
         """One button per topic that has a title, payload ``/<topic>``."""
-        titled = ((self.topic_title(topic), topic) for topic in topics)
-        return tuple(Button(title, make_payload(topic)) for title, topic in titled if title)
+        return topic_buttons(self.services, self.bot, topics, self.language)
 
     def menu_buttons(self) -> tuple[Button, ...]:
         """The bot's start menu."""
-        return self.topic_buttons(self.services.config.bots[self.bot].menu)  # type: ignore[index]
+        return topic_buttons(self.services, self.bot, self.services.config.bots[self.bot].menu,  # type: ignore[index]
+                             self.language)
 
     def button(self, key: str, payload: str) -> Button:
         """A button titled with catalog ``key``."""
@@ -100,3 +92,26 @@ class Turn:
     def button_for(title: str, payload: str) -> Button:
         """A button whose title is not a catalog text (a language's own name, a KB title)."""
         return Button(title, payload)
+
+
+def topic_title(services: Services, bot: str, topic: str, language: str) -> str | None:
+    """Button title of a topic: the KB entry's title, else the catalog's ``topic.<id>``, else None."""
+    title = services.knowledge.title(bot, topic, language)
+    if title:
+        return title
+    key = f"topic.{topic}"
+    return services.catalog.text(key, language) if services.catalog.has(key) else None
+
+
+def topic_buttons(services: Services, bot: str, topics: Iterable[str], language: str) -> tuple[Button, ...]:
+    """One button per topic that has a title, payload ``/<topic>``."""
+    titled = ((topic_title(services, bot, topic, language), topic) for topic in topics)
+    return tuple(Button(title, make_payload(topic)) for title, topic in titled if title)
+
+
+def welcome(services: Services, bot: str, language: str) -> Reply:
+    """The bot's welcome with its start menu (the greet skill and a new follower's greeting)."""
+    catalog = services.catalog
+    text = catalog.text("greet.welcome", language, bot_name=catalog.text(f"bot.{bot}.name", language))
+    menu = services.config.bots[bot].menu  # type: ignore[index]
+    return Reply(text=text, buttons=topic_buttons(services, bot, menu, language))

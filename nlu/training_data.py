@@ -238,7 +238,8 @@ def entity_resources(data: RasaNluData) -> EntityResources:
     )
 
 
-def _read_group(directory: Path) -> RasaNluData:
+def read_group(directory: Path) -> RasaNluData:
+    """The Rasa data of one folder (e.g. ``nlu/data/common``); empty when the folder does not exist."""
     return read_rasa_nlu(directory) if directory.is_dir() else RasaNluData()
 
 
@@ -255,7 +256,7 @@ def load_bot_training_data(
     examples per topic, e.g. the knowledge base's ``questions`` (all languages
     flattened). ``out_of_scope`` examples are always kept.
     """
-    raw = _read_group(data_dir / COMMON_DIR).merge(_read_group(data_dir / bot))
+    raw = read_group(data_dir / COMMON_DIR).merge(read_group(data_dir / bot))
     for topic, lines in (extra_examples or {}).items():
         raw.intents.setdefault(topic, [])
         raw.intents[topic].extend(line.strip() for line in lines if line and line.strip())
@@ -322,7 +323,7 @@ def export_bot_to_rasa(
     extra_examples: Mapping[str, Sequence[str]] | None = None,
 ) -> RasaNluData:
     """``yorisoi nlu export``: one Rasa ``nlu.yml`` with a bot's common + own data + extra examples."""
-    data = _read_group(data_dir / COMMON_DIR).merge(_read_group(data_dir / bot))
+    data = read_group(data_dir / COMMON_DIR).merge(read_group(data_dir / bot))
     extra = RasaNluData(intents={topic: [line.strip() for line in lines if line.strip()]
                                  for topic, lines in (extra_examples or {}).items()})
     data.merge(extra)

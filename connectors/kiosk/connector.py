@@ -62,45 +62,42 @@ class SessionRequest(BaseModel):
     lang: str | None = None
 
 
-class GreetingRequest(BaseModel):
+class _Visitor(BaseModel):
+    """Fields every request about the current visitor's conversation carries."""
+
+    model_config = ConfigDict(extra="forbid")
+    bot: str = Field(min_length=1, max_length=32)
+    sender: str = Field(pattern=SENDER_PATTERN)
+
+
+class GreetingRequest(_Visitor):
     """The welcome of the current visitor's conversation in another language."""
 
-    model_config = ConfigDict(extra="forbid")
-    bot: str = Field(min_length=1, max_length=32)
-    sender: str = Field(pattern=SENDER_PATTERN)
     lang: str | None = None
 
 
-class KioskMessage(BaseModel):
+class _Pressed(_Visitor):
+    """Something the visitor sent: its language, client id (answered once) and button title."""
+
+    lang: str | None = None
+    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
+    title: str | None = Field(default=None, max_length=200)
+
+
+class KioskMessage(_Pressed):
     """A button press (``text`` is its payload, ``title`` what it said) or a typed question."""
 
-    model_config = ConfigDict(extra="forbid")
-    bot: str = Field(min_length=1, max_length=32)
-    sender: str = Field(pattern=SENDER_PATTERN)
     text: str
-    lang: str | None = None
-    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
-    title: str | None = Field(default=None, max_length=200)
 
 
-class HelperRequest(BaseModel):
+class HelperRequest(_Pressed):
     """The visitor pressed "call a helper"."""
 
-    model_config = ConfigDict(extra="forbid")
-    bot: str = Field(min_length=1, max_length=32)
-    sender: str = Field(pattern=SENDER_PATTERN)
-    lang: str | None = None
-    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
     location: str | None = Field(default=None, pattern=LOCATION_PATTERN)
-    title: str | None = Field(default=None, max_length=200)
 
 
-class EndRequest(BaseModel):
+class EndRequest(_Visitor):
     """The visitor left; their conversation is closed."""
-
-    model_config = ConfigDict(extra="forbid")
-    bot: str = Field(min_length=1, max_length=32)
-    sender: str = Field(pattern=SENDER_PATTERN)
 
 
 def kiosk_languages(configured: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
