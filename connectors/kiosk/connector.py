@@ -31,6 +31,7 @@ from bot.protocols import MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Reply
 from connectors.errors import ApiError, check_message
 from connectors.kiosk.render import qr_data_uri, render_reply, resume_url, ui_html
+from connectors.static_files import static_file
 from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver
 from translations.catalog import Catalog
 from translations.languages import ENDONYMS
@@ -181,12 +182,8 @@ class KioskConnector:
             return HTMLResponse(body, headers=PAGE_HEADERS)
 
         @router.get("/static/{name}", include_in_schema=False)
-        async def static_file(name: str) -> Response:
-            if name not in STATIC_FILES:
-                raise ApiError(404, "not_found", f"no static file {name!r}")
-            body = await run_in_threadpool((HERE / "static" / name).read_bytes)
-            return Response(body, media_type=STATIC_FILES[name],
-                            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+        async def static(name: str) -> Response:
+            return await static_file(HERE / "static", STATIC_FILES, name)
 
         @router.get("/api/ui/{lang}")
         async def ui(lang: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.protocols import MessageHandler
 from bot.types import ChannelPolicy, InboundMessage
 from connectors.errors import ApiError, check_message
+from connectors.static_files import static_file
 from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver
 from translations.catalog import Catalog
 from translations.languages import ENDONYMS
@@ -160,12 +161,8 @@ class WebWidgetConnector:
             return HTMLResponse(html, headers=PAGE_SECURITY_HEADERS)
 
         @router.get("/static/{name}", include_in_schema=False)
-        async def static_file(name: str) -> Response:
-            if name not in STATIC_FILES:
-                raise ApiError(404, "not_found", f"no static file {name!r}")
-            body = await run_in_threadpool((HERE / "static" / name).read_bytes)
-            return Response(body, media_type=STATIC_FILES[name], headers={
-                "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+        async def static(name: str) -> Response:
+            return await static_file(HERE / "static", STATIC_FILES, name)
 
         @router.get("/api/v1/ui/{lang}")
         async def get_ui_strings(lang: str) -> JSONResponse:
