@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -19,6 +20,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from bot.config import AppConfig
+from bot.desk.accounts import Accounts
+from bot.desk.resident import ResidentDesk
+from bot.desk.service import StaffDesk
+from bot.desk.store import DeskStore
 from bot.engine import DialogueEngine
 from bot.forms import default_forms
 from bot.protocols import Connector, Understanding
@@ -53,30 +58,42 @@ class Components:
     catalog: Catalog
     nlu: Understanding
     engine: DialogueEngine
+    accounts: Accounts
+    desk: StaffDesk
 
 
 def build_components(
     config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True,
     content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None, retrieval: bool = False,
+    now: Callable[[], datetime] | None = None,
 ) -> Components:
     """Build and wire everything for ``config``.
 
     ``nlu`` replaces the trained model and ``content`` the KB, catalogs and contract read
     from disk (tests share them; they are never modified). ``retrieval`` starts building the
     KB search indexes in the background (the server does; it only changes which topics a
-    "did you mean ...?" offers, never the topic decided).
+    "did you mean ...?" offers, never the topic decided). ``now`` replaces the clock of the staff
+    desk (business hours, waiting times) in tests.
     """
+    clock = now or (lambda: datetime.now(UTC))
     database = create_database_engine(config.resolved_database_url)
     if migrate:
         upgrade_database(database)
-    store = SqlStore(session_factory(database))
+    sessions = session_factory(database)
+    store = SqlStore(sessions)
     knowledge, catalog, contract = content or (CuratedKnowledgeBase.load(), Catalog.load(), TopicContract.load())
     profile = knowledge.profile
     if nlu is None:
         from bot.training import load_or_train_nlu  # heavy: loads the encoder and the language model
 
         nlu = load_or_train_nlu(config, knowledge, contract)
-    services = Services(config=config, catalog=catalog, knowledge=knowledge, profile=profile, contract=contract)
+    desk_store = DeskStore(sessions)
+    resident_desk = ResidentDesk(desk_store, profile, config.handoff, now=clock)
+    services = Services(config=config, catalog=catalog, knowledge=knowledge, profile=profile, contract=contract,
+                        desk=resident_desk)
+    accounts = Accounts(sessions, languages=config.languages)
+    desk = StaffDesk(desk_store, accounts, catalog, translation_pipeline(config, sessions), config.languages,
+                     detect=_language_detector(nlu), now=clock)
     search = None
     if retrieval and config.knowledge.retrieval:
         from bot.kb_search import KbSearch
@@ -87,7 +104,28 @@ def build_components(
         store=store, followers=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms(),
         search=search,
     )
-    return Components(config, database, store, knowledge, catalog, nlu, engine)
+    return Components(config, database, store, knowledge, catalog, nlu, engine, accounts, desk)
+
+
+def translation_pipeline(config: AppConfig, sessions: Any) -> Any:
+    """Curated text → the SQL translation memory → Argos packages in the data dir (no downloads)."""
+    from bot.storage.translation_memory import SqlTranslationMemory
+    from translations.pipeline import create_pipeline
+
+    return create_pipeline(config.data_path, memory=SqlTranslationMemory(sessions))
+
+
+def _language_detector(nlu: Understanding) -> Any:
+    """The NLU's language id, limited to the candidates (an interpreter writes one of two languages)."""
+    detect = getattr(nlu, "detect_language", None)
+    if detect is None:
+        return None
+
+    def among(text: str, candidates: Any) -> str:
+        language, _confidence = detect(text, candidates[0] if candidates else None)
+        return str(language) if language in candidates else str(candidates[0])
+
+    return among
 
 
 def reload_knowledge(components: Components) -> dict[str, object]:
@@ -103,7 +141,8 @@ def reload_knowledge(components: Components) -> dict[str, object]:
 
     nlu = load_or_train_nlu(components.config, knowledge, contract)
     services = Services(config=components.config, catalog=catalog, knowledge=knowledge, profile=profile,
-                        contract=contract)
+                        contract=contract, desk=ResidentDesk(components.desk.store, profile, components.config.handoff,
+                                                          now=components.desk.now))
     components.engine.replace_knowledge(services, nlu)
     components.knowledge, components.catalog, components.nlu = knowledge, catalog, nlu
     return {"entries": {bot: len(knowledge.topics(bot)) for bot in components.config.bots}}
@@ -167,6 +206,10 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
     )
     for connector in connectors_for(config):
         app.include_router(connector.router(parts.engine, policy))
+    from connectors.staff.api import StaffDeskApi
+
+    app.include_router(StaffDeskApi(parts.accounts, parts.desk,
+                                    secure_cookie=config.server.public_https).router())
     return app
 
 

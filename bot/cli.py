@@ -119,8 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``yorisoi`` console script."""
     from bot.cli_kb import register_kb_commands
     from bot.cli_nlu import register_nlu_commands
+    from bot.cli_translations import register_translation_commands
 
-    parser = build_parser([register_nlu_commands, register_kb_commands])
+    parser = build_parser([register_nlu_commands, register_kb_commands, register_translation_commands])
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)

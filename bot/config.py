@@ -69,6 +69,19 @@ class DialogueConfig(_Strict):
     max_message_chars: int = Field(default=5000, ge=1, le=100_000)
 
 
+class HandoffConfig(_Strict):
+    """Talking to staff: waits, timeouts and the topics that always go to a person."""
+
+    #: Rough minutes of staff time per waiting resident (the "expected wait" residents are told).
+    minutes_per_resident: int = Field(default=5, ge=1, le=120)
+    #: Minutes without a word from staff after which the resident's "back to the guide" works at once.
+    idle_timeout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    #: Topics answered and then handed to staff straight away (reason "sensitive").
+    sensitive_topics: tuple[str, ...] = ()
+    #: Demo only: treat every desk as open, whatever the profile's hours say.
+    always_open: bool = False
+
+
 class WebConnectorConfig(_Strict):
     """The REST/WebSocket API, the embeddable widget and the demo page."""
 
@@ -119,6 +132,8 @@ class ServerConfig(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: Served over HTTPS (behind a proxy): the console's session cookie is then marked Secure.
+    public_https: bool = False
 
 
 class LoggingConfig(_Strict):
@@ -137,6 +152,7 @@ class AppConfig(_Strict):
     bots: dict[BotName, BotConfig]
     nlu: NluConfig = NluConfig()
     dialogue: DialogueConfig = DialogueConfig()
+    handoff: HandoffConfig = HandoffConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     connectors: ConnectorsConfig = ConnectorsConfig()
     server: ServerConfig = ServerConfig()

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import date
 
+from bot.desk.resident import CALLBACK_FORM, continue_callback, handoff_turn, request_handoff
 from bot.forms import INTERRUPTING_TOPICS, Form, cancel_form, continue_form, reprompt, start_form
 from bot.payloads import parse_payload
 from bot.protocols import FollowerStore, Store, TopicSearch, Understanding
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 #: Below this, a candidate is too weak even to be offered as "did you mean ...?".
 CLARIFY_FLOOR = 0.2
 #: Internal intents that are buttons only, not topics of the contract.
-BUTTON_INTENTS = frozenset({"inform", "handoff_declined"})
+BUTTON_INTENTS = frozenset({"inform", "handoff_declined", "back_to_bot", "rate"})
 _MAX_STATE_RETRIES = 3
 
 
@@ -71,6 +72,10 @@ class DialogueEngine:
         """The stored messages of ``sender`` with ``bot`` (every channel)."""
         return self._store.transcript(bot, sender)
 
+    def updates(self, bot: str, channel: str, sender: str, after: int) -> list[TranscriptEntry]:
+        """Messages for ``sender`` written outside a reply (staff, interpreters, notices) after id ``after``."""
+        return self._followers.updates(bot, channel, sender, after)
+
     def handle(self, message: InboundMessage) -> TurnResult:
         """Store, understand and answer ``message``; a redelivered message is not answered twice."""
         return self.process(self.accept(message), message)
@@ -86,7 +91,7 @@ class DialogueEngine:
         for _attempt in range(_MAX_STATE_RETRIES):
             state = self._store.load_state(record.conversation_id)
             try:
-                turn = self._decide(message, state)
+                turn = self._decide(message, state, record.conversation_id)
             except Exception:
                 # The resident's text is never logged at INFO or above; the id finds it in the store.
                 log.exception("turn failed in conversation %s (message %s)", record.conversation_id, record.message_id)
@@ -103,6 +108,7 @@ class DialogueEngine:
                 topic=turn.topic,
                 confidence=turn.understood.confidence,
                 handoff=turn.handoff,
+                handoff_change=turn.handoff_change,
             )
             try:
                 self._store.complete_turn(completed)
@@ -132,7 +138,7 @@ class DialogueEngine:
 
     # --- deciding -------------------------------------------------------------------------
 
-    def _decide(self, message: InboundMessage, state: DialogueState) -> Turn:
+    def _decide(self, message: InboundMessage, state: DialogueState, conversation_id: str) -> Turn:
         understood = self._understand(message, state)
         if message.language:
             state.language, state.language_source = message.language, "explicit"
@@ -140,7 +146,13 @@ class DialogueEngine:
             # A shared location carries an address, not the resident's language.
             state.language, state.language_source = understood.language, "detected"
         language = state.language or self._services.config.default_language
-        turn = Turn(message, state, language, understood, self._services, self._today(), topic=understood.topic)
+        turn = Turn(message, state, language, understood, self._services, self._today(), topic=understood.topic,
+                    conversation_id=conversation_id)
+        if state.mode == "handoff" and handoff_turn(turn):
+            return turn  # a person holds the conversation: the bot stays silent
+        if state.active_form == CALLBACK_FORM and understood.topic != "change_language":
+            continue_callback(turn)
+            return turn
 
         form = self._forms.get(state.active_form or "")
         if form is not None and continue_form(turn, form):
@@ -150,8 +162,9 @@ class DialogueEngine:
         self._dispatch(turn)
         if form is not None and turn.state.active_form == form.name and understood.topic == "change_language":
             reprompt(turn, form)
-        elif understood.topic in ("talk_to_staff", "request_interpreter", "goodbye"):
-            cancel_form(turn)
+        elif understood.topic in ("talk_to_staff", "request_interpreter", "goodbye") \
+                and turn.state.active_form != CALLBACK_FORM:
+            cancel_form(turn)  # a form in progress ends; the out-of-hours form just started stays
         return turn
 
     def _understand(self, message: InboundMessage, state: DialogueState) -> NluResult:
@@ -182,6 +195,8 @@ class DialogueEngine:
         if confident and self._answer_topic(turn, topic):
             if topic not in ("talk_to_staff", "request_interpreter"):
                 turn.state.misses = 0
+            if topic in self._services.config.handoff.sensitive_topics and turn.handoff is None:
+                request_handoff(turn, "staff", reason="sensitive")
             return
         if understood.other_bot and understood.other_bot_topic and self._answer_from_other_bot(turn):
             return

@@ -11,14 +11,15 @@ import re
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
+    # Numbers glued to ASCII letters are ids (hex conversation ids, tokens), not personal numbers.
     # card numbers (13-19 digits, optionally grouped) before shorter numbers
-    (re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"), "[number]"),
+    (re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])"), "[number]"),
     # My Number: 12 digits, often written 4-4-4
-    (re.compile(r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)"), "[my-number]"),
+    (re.compile(r"(?<![0-9A-Za-z])\d{4}[ -]?\d{4}[ -]?\d{4}(?![0-9A-Za-z])"), "[my-number]"),
     # Japanese phone numbers: 0X(X)-XXXX-XXXX, +81 ..., 10-11 digits
-    (re.compile(r"(?:\+81[ -]?|(?<!\d)0)\d{1,4}[ -]?\d{1,4}[ -]?\d{3,4}(?!\d)"), "[phone]"),
+    (re.compile(r"(?:\+81[ -]?|(?<![0-9A-Za-z])0)\d{1,4}[ -]?\d{1,4}[ -]?\d{3,4}(?![0-9A-Za-z])"), "[phone]"),
     # library cards and other long ids: 8+ digits
-    (re.compile(r"(?<!\d)\d{8,}(?!\d)"), "[number]"),
+    (re.compile(r"(?<![0-9A-Za-z])\d{8,}(?![0-9A-Za-z])"), "[number]"),
 )
 
 

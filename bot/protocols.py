@@ -83,7 +83,7 @@ class Store(Protocol):
 
 
 class FollowerStore(Protocol):
-    """Follow state of residents per channel (the SQL store implements it)."""
+    """Follow state of residents per channel and what to push to them (the SQL store implements it)."""
 
     def set_active(self, bot: str, channel: str, sender: str, active: bool) -> None:
         """Record a follow (True) or an unfollow (False)."""
@@ -91,6 +91,10 @@ class FollowerStore(Protocol):
 
     def is_active(self, bot: str, channel: str, sender: str) -> bool:
         """The latest follow state (unknown residents are active)."""
+        ...
+
+    def updates(self, bot: str, channel: str, sender: str, after: int) -> list[TranscriptEntry]:
+        """Out-of-turn messages with id > ``after`` (pending ones become sent)."""
         ...
 
 
@@ -129,4 +133,90 @@ class TopicSearch(Protocol):
 
     def search(self, bot: str, text: str, k: int = 3) -> list[tuple[str, float]]:
         """Best topic ids with scores, best first ([] when unavailable)."""
+        ...
+
+
+@runtime_checkable
+class ResidentUpdates(Protocol):
+    """Messages for a resident written outside a reply (staff, interpreters, notices); the engine implements it."""
+
+    def updates(self, bot: str, channel: str, sender: str, after: int) -> list[TranscriptEntry]:
+        """Out-of-turn messages with an id above ``after``, oldest first (marked as sent)."""
+        ...
+
+
+class StaffAuth(Protocol):
+    """Console logins (``bot.desk.accounts.Accounts``)."""
+
+    def login(self, username: str, password: str) -> Any:
+        """A ``LoginSession`` (``.token``, ``.user``) for the right password, else None."""
+        ...
+
+    def user_for_token(self, token: str) -> Any:
+        """The ``StaffUser`` of a valid session token, else None."""
+        ...
+
+    def logout(self, token: str) -> None:
+        """End a session."""
+        ...
+
+
+class HandoffDesk(Protocol):
+    """The queue (``bot.desk.service.StaffDesk``); methods raise ``bot.types.DeskError``."""
+
+    def queue(self, user: Any, *, include_closed: bool = False) -> list[dict[str, Any]]:
+        """Handoffs ``user`` may see."""
+        ...
+
+    def claim(self, user: Any, handoff_id: int, assignee: str | None = None) -> dict[str, Any]:
+        """Take (or assign) a handoff."""
+        ...
+
+    def invite(self, user: Any, handoff_id: int, role: str, username: str) -> dict[str, Any]:
+        """Bring an interpreter into the room."""
+        ...
+
+    def resolve(self, user: Any, handoff_id: int) -> dict[str, Any]:
+        """Close it; the bot takes over and asks for a rating."""
+        ...
+
+    def fingerprint(self, user: Any) -> str:
+        """Changes when anything in the console changes (live updates)."""
+        ...
+
+
+class HandoffRoom(Protocol):
+    """One handoff's conversation (``bot.desk.service.StaffDesk``); methods raise ``bot.types.DeskError``."""
+
+    def room(self, user: Any, handoff_id: int) -> dict[str, Any]:
+        """The handoff, its messages in ``user``'s language with originals, and notes."""
+        ...
+
+    def post(self, user: Any, handoff_id: int, text: str, *, language: str | None = None,
+             canned: str | None = None) -> dict[str, Any]:
+        """Send a message to the resident (translated)."""
+        ...
+
+    def note(self, user: Any, handoff_id: int, text: str) -> dict[str, Any]:
+        """Add a private note."""
+        ...
+
+    def label(self, user: Any, handoff_id: int, labels: list[str]) -> dict[str, Any]:
+        """Replace the labels."""
+        ...
+
+    def transcript(self, user: Any, handoff_id: int) -> str:
+        """Plain-text transcript for download."""
+        ...
+
+
+class StaffDirectory(Protocol):
+    """Lists the console offers (``bot.desk.service.StaffDesk``)."""
+
+    def canned(self, language: str) -> list[dict[str, str]]:
+        """Canned replies titled in ``language``."""
+        ...
+
+    def interpreters(self, language: str | None = None) -> list[dict[str, Any]]:
+        """Interpreter accounts, those for ``language`` first."""
         ...

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from bot.desk.resident import rate, request_handoff
 from bot.payloads import make_payload
-from bot.storage.store import HandoffDraft
 from bot.turn import Turn, welcome
 from bot.types import Reply
 from translations.languages import ENDONYMS
@@ -82,30 +82,24 @@ def change_language(turn: Turn) -> None:
 
 
 def talk_to_staff(turn: Turn) -> None:
-    """Ask for a member of staff."""
-    _request_handoff(turn, "staff", "handoff.requested_staff")
+    """Ask for a member of staff (queued in business hours, a ticket outside them)."""
+    request_handoff(turn, "staff")
 
 
 def request_interpreter(turn: Turn) -> None:
     """Ask for an interpreter and a member of staff."""
-    _request_handoff(turn, "interpreter", "handoff.requested_interpreter")
+    request_handoff(turn, "interpreter")
+
+
+def back_to_bot(turn: Turn) -> None:
+    """"Back to the guide" when no one holds the conversation (any more): the start menu."""
+    turn.say("restart.done", buttons=turn.menu_buttons())
 
 
 def handoff_declined(turn: Turn) -> None:
     """The resident would rather rephrase than talk to staff."""
     turn.state.misses = 0
     turn.say("handoff.declined", buttons=turn.menu_buttons())
-
-
-def _request_handoff(turn: Turn, kind: str, key: str) -> None:
-    reason = "misses" if turn.state.misses else str(turn.message.metadata.get("handoff_reason", "asked"))
-    turn.handoff = HandoffDraft(kind=kind, reason=reason, language=turn.language)
-    turn.state.misses = 0
-    turn.say(
-        key,
-        phone=turn.profile_value("city.call_center.phone"),
-        hours=turn.profile_value("city.call_center.hours"),
-    )
 
 
 def honest_task_answer(topic: str) -> Skill:
@@ -131,6 +125,8 @@ def default_skills() -> dict[str, Skill]:
         "talk_to_staff": talk_to_staff,
         "request_interpreter": request_interpreter,
         "handoff_declined": handoff_declined,
+        "back_to_bot": back_to_bot,
+        "rate": rate,
     }
     skills.update({topic: honest_task_answer(topic) for topic in HONEST_TASK_ANSWERS})
     return skills

@@ -9,16 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.config import AppConfig
 from bot.payloads import make_payload
 from bot.protocols import KnowledgeBase
-from bot.storage.store import DialogueState, HandoffDraft
+from bot.storage.store import DialogueState, HandoffChange, HandoffDraft
 from bot.topics import TopicContract
 from bot.types import Button, InboundMessage, Link, Reply
 from knowledge.profile import CityProfile
 from nlu.types import NluResult
 from translations.catalog import Catalog
+
+if TYPE_CHECKING:
+    from bot.desk.resident import ResidentDesk
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class Services:
     knowledge: KnowledgeBase
     profile: CityProfile
     contract: TopicContract
+    #: The staff desk (hours, queue); None in deployments and tests without one.
+    desk: ResidentDesk | None = None
 
 
 @dataclass
@@ -44,6 +50,8 @@ class Turn:
     today: date
     replies: list[Reply] = field(default_factory=list)
     handoff: HandoffDraft | None = None
+    handoff_change: HandoffChange | None = None
+    conversation_id: str = ""
     #: Topic reported for this turn (may differ from the NLU's, e.g. inside a form).
     topic: str | None = None
 

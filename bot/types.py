@@ -141,3 +141,13 @@ class ChannelPolicy:
     languages: tuple[str, ...]
     default_language: str
     max_message_chars: int
+
+
+class DeskError(Exception):
+    """A staff-desk request that cannot be done: ``status`` is the HTTP status, ``code`` a stable id."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -109,9 +110,10 @@ def build(make_config: Callable[..., AppConfig],
           shipped_content: tuple[CuratedKnowledgeBase, Catalog, TopicContract]) -> Callable[..., Components]:
     """Build wired components on a database with a given NLU."""
 
-    def make(database_url: str | None = None, nlu: Understanding | None = None, **dialogue: object) -> Components:
+    def make(database_url: str | None = None, nlu: Understanding | None = None,
+             now: Callable[[], datetime] | None = None, **dialogue: object) -> Components:
         config = make_config(database_url, **dialogue)
-        return build_components(config, nlu=nlu or RuleNlu(), content=shipped_content)
+        return build_components(config, nlu=nlu or RuleNlu(), content=shipped_content, now=now)
 
     return make
 
@@ -122,3 +124,35 @@ def client(build: Callable[..., Components], rule_nlu: RuleNlu) -> Iterator[Test
     components = build(nlu=rule_nlu)
     with TestClient(create_app(components.config, components=components)) as test_client:
         yield test_client
+
+
+class Clock:
+    """A settable clock for the staff desk (business hours, waiting times, timeouts)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture(scope="session")
+def tiny_mt_archives(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Tiny Argos packages ja→en, en→vi, vi→en, en→ja (each copies its input, swapping one greeting)."""
+    from tests.translations.tiny_argos import build_tiny_package
+
+    workdir = tmp_path_factory.mktemp("tiny-mt")
+    return [
+        build_tiny_package(workdir, "ja", "en", words={"こんにちは": "hello"}),
+        build_tiny_package(workdir, "en", "vi", words={"hello": "chào"}),
+        build_tiny_package(workdir, "vi", "en", words={"chào": "hello"}),
+        build_tiny_package(workdir, "en", "ja", words={"hello": "こんにちは"}),
+    ]
+
+
+def install_tiny_mt(archives: list[Path], data_path: Path) -> None:
+    """Install the tiny packages into a deployment's data dir (as ``yorisoi translations install`` does)."""
+    from translations.argos_packages import install_package, packages_dir_for
+
+    for archive in archives:
+        install_package(archive, packages_dir_for(data_path))

@@ -70,6 +70,10 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(128))
+    #: Sent to the resident outside a reply (staff, interpreter, system notices): channels push or poll these.
+    out_of_turn: Mapped[bool] = mapped_column(default=False)
+    #: The staff or interpreter account that wrote an outbound message.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -106,7 +110,12 @@ class Consent(Base):
 
 
 class HandoffRequest(Base):
-    """A request for a member of staff or an interpreter to take over a conversation."""
+    """A request for a member of staff or an interpreter to take over a conversation.
+
+    ``status``: queued (waiting for staff) → active (claimed) → resolved; ``callback`` is an
+    out-of-hours ticket (a phone number or a message) staff handle on the next working day;
+    ``cancelled`` (the resident went back to the bot) and ``timed_out`` end it too.
+    """
 
     __tablename__ = "handoff_requests"
 
@@ -114,7 +123,74 @@ class HandoffRequest(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # staff | interpreter
     reason: Mapped[str] = mapped_column(String(32))  # asked | misses | kiosk | sensitive
-    status: Mapped[str] = mapped_column(String(16), default="requested")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     language: Mapped[str | None] = mapped_column(String(16))
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ticket: Mapped[str | None] = mapped_column(String(16))
+    callback_phone: Mapped[str | None] = mapped_column(String(32))
+    callback_message: Mapped[str | None] = mapped_column(Text)
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Last message of a human in the conversation (the resident's "back to bot" works after a timeout).
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoffNote(Base):
+    """A private note of staff on a handoff (never shown to the resident)."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A staff-console account: staff, interpreter or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # staff | interpreter | admin
+    #: The language the user reads and writes in (the console translates everything into it).
+    language: Mapped[str] = mapped_column(String(16), default="ja")
+    #: Languages an interpreter interprets (besides ``language``).
+    interprets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffSession(Base):
+    """A console login; only a hash of the token is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TranslationMemoryEntry(Base):
+    """A machine translation kept so the same text is never translated twice (key: ``translations.mt.memory_key``)."""
+
+    __tablename__ = "translation_memory"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(200))
+    translated_text: Mapped[str] = mapped_column(Text)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -58,11 +58,25 @@ class OutboundDraft:
 
 @dataclass(frozen=True)
 class HandoffDraft:
-    """A handoff request created by the turn."""
+    """A handoff request created by the turn (``queued`` for staff now, ``callback`` for a ticket)."""
 
     kind: str
     reason: str
     language: str
+    status: str = "queued"
+    ticket: str | None = None
+    callback_phone: str | None = None
+    callback_message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HandoffChange:
+    """A change the resident made to their handoff: cancelled / timed out, or a 1-5 rating."""
+
+    handoff_id: int
+    status: str | None = None
+    satisfaction: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,7 @@ class CompletedTurn:
     topic: str | None
     confidence: float | None
     handoff: HandoffDraft | None = None
+    handoff_change: HandoffChange | None = None
 
 
 class SqlStore:
@@ -162,14 +177,41 @@ class SqlStore:
                     topic=turn.topic, status="pending",
                 ))
             if turn.handoff is not None:
-                session.add(models.HandoffRequest(
-                    conversation_id=turn.conversation_id, kind=turn.handoff.kind, reason=turn.handoff.reason,
-                    language=turn.handoff.language, status="requested",
-                ))
+                self._add_handoff(session, turn.conversation_id, turn.handoff)
+            if turn.handoff_change is not None:
+                self._change_handoff(session, turn.conversation_id, turn.handoff_change, now)
             session.execute(
                 update(models.Conversation).where(models.Conversation.id == turn.conversation_id)
                 .values(updated_at=now)
             )
+
+    @staticmethod
+    def _add_handoff(session: Session, conversation_id: str, draft: HandoffDraft) -> None:
+        session.add(models.HandoffRequest(
+            conversation_id=conversation_id, kind=draft.kind, reason=draft.reason, language=draft.language,
+            status=draft.status, ticket=draft.ticket, callback_phone=draft.callback_phone,
+            callback_message=draft.callback_message, details=dict(draft.details), labels=[],
+        ))
+        if draft.callback_phone:
+            # Giving the number after the "may we call you?" question is the consent; kept with the ticket.
+            conversation = session.get(models.Conversation, conversation_id)
+            assert conversation is not None
+            session.add(models.Consent(bot=conversation.bot, channel=conversation.channel, sender=conversation.sender,
+                                       kind="callback_phone", granted=True))
+
+    @staticmethod
+    def _change_handoff(session: Session, conversation_id: str, change: HandoffChange, now: datetime) -> None:
+        where = [models.HandoffRequest.id == change.handoff_id,
+                 models.HandoffRequest.conversation_id == conversation_id]
+        if change.status is not None:
+            updated = session.execute(update(models.HandoffRequest).where(
+                *where, models.HandoffRequest.status.in_(("queued", "active"))
+            ).values(status=change.status, resolved_at=now, updated_at=now))
+            if updated.rowcount != 1:  # type: ignore[attr-defined]
+                raise StateConflict(conversation_id)  # staff took or closed it meanwhile: decide again
+        if change.satisfaction is not None:
+            session.execute(update(models.HandoffRequest).where(*where, models.HandoffRequest.satisfaction.is_(None))
+                            .values(satisfaction=change.satisfaction, updated_at=now))
 
     def set_active(self, bot: str, channel: str, sender: str, active: bool) -> None:
         """Mark a resident as following (True) or gone (False) on a channel."""
@@ -209,6 +251,27 @@ class SqlStore:
                     payload=dict(m.payload or {}),
                 )
                 for m, channel in rows
+            ]
+
+    def updates(self, bot: str, channel: str, sender: str, after: int) -> list[TranscriptEntry]:
+        """Out-of-turn messages for the resident with id > ``after``; pending ones become sent."""
+        with self._sessions.begin() as session:
+            rows = session.scalars(
+                select(models.Message)
+                .join(models.Conversation, models.Conversation.id == models.Message.conversation_id)
+                .where(models.Conversation.bot == bot, models.Conversation.channel == channel,
+                       models.Conversation.sender == sender, models.Message.out_of_turn.is_(True),
+                       models.Message.id > after)
+                .order_by(models.Message.id)
+            ).all()
+            pending = [m.id for m in rows if m.status == "pending"]
+            if pending:
+                session.execute(update(models.Message).where(models.Message.id.in_(pending)).values(status="sent"))
+            return [
+                TranscriptEntry(id=m.id, channel=channel, direction=m.direction, role=m.role, text=m.text,
+                                language=m.language, topic=m.topic, status="sent", created_at=_aware(m.created_at),
+                                payload=dict(m.payload or {}))
+                for m in rows
             ]
 
     @staticmethod

@@ -1,4 +1,8 @@
-"""``POST /api/v1/messages`` and ``GET /api/v1/conversations/{bot}/{sender}``."""
+"""``POST /api/v1/messages``, ``GET /api/v1/conversations/{bot}/{sender}`` and ``.../updates?after=``.
+
+The sender id of a browser client is a long random secret: knowing it is what lets a page
+read the conversation, so only browser channels' messages (web, kiosk) are ever returned.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.protocols import MessageHandler
+from bot.protocols import MessageHandler, ResidentUpdates
 from bot.types import ChannelPolicy, InboundMessage
-from connectors.errors import check_message
+from connectors.errors import ApiError, check_message
 from connectors.web.delivery import CLIENT_ID_PATTERN, client_metadata, deliver, transcript_json
 
 CHANNEL = "web"
+#: Channels whose conversations a browser may read back with the sender secret.
+BROWSER_CHANNELS = ("web", "kiosk")
 
 
 class MessageRequest(BaseModel):
@@ -78,6 +84,18 @@ class WebApiConnector:
         async def get_transcript(bot: str, sender: str) -> dict[str, Any]:
             check_message(policy, bot, "-", None)
             entries = await run_in_threadpool(handler.transcript, bot, sender)
-            return {"bot": bot, "sender": sender, "messages": transcript_json(entries)}
+            browser_entries = [entry for entry in entries if entry.channel in BROWSER_CHANNELS]
+            return {"bot": bot, "sender": sender, "messages": transcript_json(browser_entries)}
+
+        @router.get("/conversations/{bot}/{sender}/updates")
+        async def get_updates(bot: str, sender: str, after: int = 0, channel: str = CHANNEL) -> dict[str, Any]:
+            """Messages from staff, interpreters and notices (the HTTP fallback of the widget's WebSocket)."""
+            check_message(policy, bot, "-", None)
+            if channel not in BROWSER_CHANNELS:
+                raise ApiError(422, "unsupported_channel", f"channel must be one of {', '.join(BROWSER_CHANNELS)}")
+            if not isinstance(handler, ResidentUpdates):
+                return {"messages": []}
+            entries = await run_in_threadpool(handler.updates, bot, channel, sender, after)
+            return {"messages": transcript_json(entries)}
 
         return router

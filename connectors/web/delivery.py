@@ -102,16 +102,21 @@ def stored_answer(
     return entries[index].status, tuple(replies), language
 
 
+#: Payload keys the staff desk keeps for itself (readers' translations, catalog references).
+_INTERNAL_KEYS = frozenset({"translations", "params", "catalog_key"})
+
+
 def transcript_json(entries: Sequence[TranscriptEntry]) -> list[dict[str, Any]]:
     """Transcript entries as JSON; inbound ones carry the client's id and a pressed button's title."""
     messages = []
     for e in entries:
+        reply = {k: v for k, v in e.payload.items() if k not in _INTERNAL_KEYS} if e.direction == "out" else None
         metadata = e.payload.get("metadata") if e.direction == "in" else None
         metadata = metadata if isinstance(metadata, dict) else {}
         messages.append({
             "id": e.id, "channel": e.channel, "direction": e.direction, "role": e.role,
             "text": e.text, "language": e.language, "topic": e.topic, "status": e.status,
-            "created_at": e.created_at.isoformat(), "reply": e.payload if e.direction == "out" else None,
+            "created_at": e.created_at.isoformat(), "reply": reply,
             "client_id": metadata.get(CLIENT_ID_KEY), "title": metadata.get(TITLE_KEY),
         })
     return messages

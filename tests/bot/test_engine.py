@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -100,24 +102,28 @@ def test_explicit_language_beats_stored_preference_beats_detection(
     assert say(components, "hello there").language == "vi"  # the choice is remembered
 
 
+#: A Tuesday morning in Japan: every demo desk is open.
+OPEN_HOURS = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
 def test_two_misses_offer_staff_and_accepting_stores_a_handoff_request(
     build: Callable[..., Components], rule_nlu: RuleNlu
 ) -> None:
-    components = build(nlu=rule_nlu)
+    components = build(nlu=rule_nlu, now=lambda: OPEN_HOURS)
     first = say(components, "blah blah")
     assert first.topic == "out_of_scope" and "/talk_to_staff" not in button_payloads(first)
     second = say(components, "blah again")
     assert "/talk_to_staff" in button_payloads(second)
     accepted = say(components, "/talk_to_staff")
-    phone = components.knowledge.profile.value("city.call_center.phone", "en")
-    assert phone in accepted.replies[0].text
+    assert "about 5 minutes" in accepted.replies[0].text
+    assert "/back_to_bot" in button_payloads(accepted)
     from sqlalchemy import select
 
     from bot.storage.models import HandoffRequest
 
     with components.store._sessions() as session:
         requests = session.scalars(select(HandoffRequest)).all()
-    assert [(r.kind, r.reason, r.status) for r in requests] == [("staff", "misses", "requested")]
+    assert [(r.kind, r.reason, r.status) for r in requests] == [("staff", "misses", "queued")]
 
 
 def test_low_confidence_asks_did_you_mean_with_candidates(build: Callable[..., Components]) -> None:

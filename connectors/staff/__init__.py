@@ -1,0 +1,1 @@
+"""The staff console: login, the handoff queue, three-way rooms and their JSON API."""
