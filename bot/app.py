@@ -6,10 +6,12 @@ the tests) builds the store, NLU, knowledge base, catalogs, engine and connector
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,12 +23,13 @@ from sqlalchemy import Engine
 
 from bot.config import AppConfig
 from bot.desk.accounts import Accounts
+from bot.desk.outbox import Outbox
 from bot.desk.resident import ResidentDesk
 from bot.desk.service import StaffDesk
 from bot.desk.store import DeskStore
 from bot.engine import DialogueEngine
 from bot.forms import default_forms
-from bot.protocols import Connector, Understanding
+from bot.protocols import Connector, PushChannel, Understanding
 from bot.skills import default_skills
 from bot.storage.database import create_database_engine, session_factory, upgrade_database
 from bot.storage.store import SqlStore
@@ -177,7 +180,29 @@ def connectors_for(config: AppConfig, environ: Mapping[str, str] | None = None) 
 def create_app(config: AppConfig, *, components: Components | None = None) -> FastAPI:
     """The HTTP application for ``config``."""
     parts = components or build_components(config)
-    app = FastAPI(title="Yorisoi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    connectors = connectors_for(config)
+    pushers: dict[str, PushChannel] = {}
+    for connector in connectors:
+        make_pusher = getattr(connector, "pusher", None)
+        if make_pusher is not None:
+            pusher = make_pusher()
+            pushers[pusher.channel] = pusher
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Staff messages to channels that push (LINE) leave through the outbox; browsers poll.
+        worker = None
+        if pushers:
+            outbox = Outbox(parts.store.sessions, pushers, audience=parts.engine)
+            worker = asyncio.create_task(outbox.run_forever())
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+
+    app = FastAPI(title="Yorisoi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  lifespan=lifespan)
     app.state.components = parts
     install_error_handlers(app)
 
@@ -204,7 +229,7 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
         bots=tuple(config.bots), languages=config.languages, default_language=config.default_language,
         max_message_chars=config.dialogue.max_message_chars,
     )
-    for connector in connectors_for(config):
+    for connector in connectors:
         app.include_router(connector.router(parts.engine, policy))
     from connectors.staff.api import StaffDeskApi
 

@@ -34,7 +34,13 @@ def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
 
     host = args.host or config.server.host
     port = args.port or config.server.port
-    app = create_app(config, components=build_components(config, migrate=not args.no_migrate, retrieval=True))
+    components = build_components(config, migrate=not args.no_migrate, retrieval=True)
+    from bot.cli_users import ensure_demo_users
+
+    for username in ensure_demo_users(components.accounts):
+        print(f"created the demo console user {username!r} (password from YORISOI_ADMIN_PASSWORD)", flush=True)
+    app = create_app(config, components=components)
+    print(f"Staff console: http://{host}:{port}/staff", flush=True)
     print(f"Yorisoi is running: http://{host}:{port}/  (health: http://{host}:{port}/health)", flush=True)
     config_log = uvicorn.config.LOGGING_CONFIG
     config_log.setdefault("filters", {})["secrets"] = {"()": "bot.privacy.AccessLogFilter"}
@@ -120,8 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.cli_kb import register_kb_commands
     from bot.cli_nlu import register_nlu_commands
     from bot.cli_translations import register_translation_commands
+    from bot.cli_users import register_user_commands
 
-    parser = build_parser([register_nlu_commands, register_kb_commands, register_translation_commands])
+    parser = build_parser([register_nlu_commands, register_kb_commands, register_translation_commands,
+                           register_user_commands])
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)

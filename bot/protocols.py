@@ -220,3 +220,13 @@ class StaffDirectory(Protocol):
     def interpreters(self, language: str | None = None) -> list[dict[str, Any]]:
         """Interpreter accounts, those for ``language`` first."""
         ...
+
+
+class PushChannel(Protocol):
+    """A channel that can send a message on its own (LINE's push API); web and kiosk clients poll instead."""
+
+    channel: str
+
+    async def push(self, bot: str, sender: str, message_id: int, reply: Reply, language: str) -> bool:
+        """Send ``reply`` to ``sender``; False when it could not be sent (the outbox marks it failed)."""
+        ...

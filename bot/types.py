@@ -103,6 +103,24 @@ class Reply:
             data["original"] = self.original
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        """The reply stored by :meth:`to_dict` (extra keys are ignored)."""
+        def buttons(items: Any) -> tuple[Button, ...]:
+            return tuple(Button(str(b["title"]), str(b["payload"])) for b in items or ())
+
+        return cls(
+            text=str(data.get("text", "")),
+            buttons=buttons(data.get("buttons")),
+            links=tuple(Link(str(link["title"]), str(link["url"])) for link in data.get("links") or ()),
+            image_url=data.get("image"),
+            cards=tuple(Card(str(c["title"]), str(c["text"]), c.get("image"), buttons(c.get("buttons")))
+                        for c in data.get("cards") or ()),
+            steps=tuple(str(step) for step in data.get("steps") or ()),
+            machine_translated=bool(data.get("machine_translated")),
+            original=data.get("original"),
+        )
+
 
 @dataclass(frozen=True)
 class TurnResult:

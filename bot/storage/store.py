@@ -100,6 +100,11 @@ class SqlStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory (the desk and the outbox share the database)."""
+        return self._sessions
+
     def record_inbound(self, message: InboundMessage) -> InboundRecord:
         """Store ``message`` (creating its conversation); a known ``external_id`` is a duplicate."""
         with self._sessions.begin() as session:

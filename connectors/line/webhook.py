@@ -33,6 +33,7 @@ from bot.protocols import Audience, MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Location
 from connectors.errors import ApiError, check_message
 from connectors.line.delivery import CHANNEL, EventRecord, LineDelivery
+from connectors.line.push import LinePusher
 from connectors.line.settings import LineSettings
 from translations.catalog import Catalog
 
@@ -50,6 +51,10 @@ class LineConnector:
         self.settings = settings
         self._catalog = catalog
         self._clock = clock
+
+    def pusher(self) -> LinePusher:
+        """Sends staff and interpreter messages to LINE users (driven by the app's outbox)."""
+        return LinePusher(self.settings, self._catalog)
 
     def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
         """The webhook route of every bot that has a LINE channel (``handler`` must also be an ``Audience``)."""
