@@ -235,6 +235,9 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
 
     app.include_router(StaffDeskApi(parts.accounts, parts.desk,
                                     secure_cookie=config.server.public_https).router())
+    from connectors.staff.console import StaffConsole
+
+    app.include_router(StaffConsole(bots=tuple(config.bots)).router())
     return app
 
 

@@ -81,7 +81,7 @@ def request_handoff(turn: Turn, kind: str, reason: str | None = None) -> None:
         turn.state.mode = "handoff"
         minutes = desk.expected_minutes(turn.bot) if desk is not None else 5
         key = "handoff.queued_interpreter" if kind == "interpreter" else "handoff.queued"
-        turn.say(key, team=turn.text(f"bot.{turn.bot}.name"), minutes=minutes, buttons=[_back_button(turn)])
+        turn.say(key, team=turn.text(f"team.{turn.bot}"), minutes=minutes, buttons=[_back_button(turn)])
         return
     turn.state.active_form = CALLBACK_FORM
     turn.state.slots = {_STEP: "choose", "kind": kind, "reason": reason, **details}

@@ -1,7 +1,8 @@
 """``POST /api/v1/messages``, ``GET /api/v1/conversations/{bot}/{sender}`` and ``.../updates?after=``.
 
-The sender id of a browser client is a long random secret: knowing it is what lets a page
-read the conversation, so only browser channels' messages (web, kiosk) are ever returned.
+The sender id of a browser or Rasa client is a long random secret the client made: knowing it is
+what lets a page read the conversation. Channels whose sender ids a platform assigns (LINE) are
+never returned here.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from connectors.errors import ApiError, check_message
 from connectors.web.delivery import CLIENT_ID_PATTERN, client_metadata, deliver, transcript_json
 
 CHANNEL = "web"
-#: Channels whose conversations a browser may read back with the sender secret.
-BROWSER_CHANNELS = ("web", "kiosk")
+#: Channels whose sender ids a platform assigns: their messages are never served by sender id.
+PLATFORM_CHANNELS = ("line",)
 
 
 class MessageRequest(BaseModel):
@@ -84,15 +85,15 @@ class WebApiConnector:
         async def get_transcript(bot: str, sender: str) -> dict[str, Any]:
             check_message(policy, bot, "-", None)
             entries = await run_in_threadpool(handler.transcript, bot, sender)
-            browser_entries = [entry for entry in entries if entry.channel in BROWSER_CHANNELS]
-            return {"bot": bot, "sender": sender, "messages": transcript_json(browser_entries)}
+            own = [entry for entry in entries if entry.channel not in PLATFORM_CHANNELS]
+            return {"bot": bot, "sender": sender, "messages": transcript_json(own)}
 
         @router.get("/conversations/{bot}/{sender}/updates")
         async def get_updates(bot: str, sender: str, after: int = 0, channel: str = CHANNEL) -> dict[str, Any]:
             """Messages from staff, interpreters and notices (the HTTP fallback of the widget's WebSocket)."""
             check_message(policy, bot, "-", None)
-            if channel not in BROWSER_CHANNELS:
-                raise ApiError(422, "unsupported_channel", f"channel must be one of {', '.join(BROWSER_CHANNELS)}")
+            if channel in PLATFORM_CHANNELS or channel not in ("web", "kiosk", "rasa"):
+                raise ApiError(422, "unsupported_channel", "channel must be web, kiosk or rasa")
             if not isinstance(handler, ResidentUpdates):
                 return {"messages": []}
             entries = await run_in_threadpool(handler.updates, bot, channel, sender, after)

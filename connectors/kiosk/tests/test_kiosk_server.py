@@ -96,6 +96,8 @@ def helper_call(client: TestClient, **changes: Any) -> tuple[dict[str, Any], str
 
 
 def test_call_a_helper_raises_a_kiosk_handoff_with_the_location(kiosk_client: TestClient) -> None:
+    desk = kiosk_client.components.engine._services.desk  # type: ignore[attr-defined]
+    desk.settings = desk.settings.model_copy(update={"always_open": True})  # staff on duty, whatever the clock
     answer, reason, metadata = helper_call(kiosk_client, location="branch-7")
     assert "職員" in answer["replies"][0]["text"]
     assert (reason, metadata["handoff_reason"], metadata["kiosk_location"]) == ("kiosk", "kiosk", "branch-7")
