@@ -22,8 +22,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# The demo console users admin and interpreter get this password unless YORISOI_ADMIN_PASSWORD is set.
+# The demo's staff desk answers at any hour (YORISOI_DESK_ALWAYS_OPEN=false uses the profile's hours).
+YORISOI_ADMIN_PASSWORD ?= yorisoi-demo
+YORISOI_DESK_ALWAYS_OPEN ?= true
 run: install
-	$(VENV)/bin/yorisoi run --host $(HOST) --port $(PORT)
+	@echo "Staff console demo login: admin / $(YORISOI_ADMIN_PASSWORD) (interpreter: interpreter / same password)"
+	YORISOI_ADMIN_PASSWORD='$(YORISOI_ADMIN_PASSWORD)' YORISOI_DESK_ALWAYS_OPEN='$(YORISOI_DESK_ALWAYS_OPEN)' \
+	  $(VENV)/bin/yorisoi run --host $(HOST) --port $(PORT)
 
 test: install system-deps
 	$(PY) -m pytest

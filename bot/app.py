@@ -92,11 +92,12 @@ def build_components(
         nlu = load_or_train_nlu(config, knowledge, contract)
     desk_store = DeskStore(sessions)
     resident_desk = ResidentDesk(desk_store, profile, config.handoff, now=clock)
+    pipeline = translation_pipeline(config, sessions)
     services = Services(config=config, catalog=catalog, knowledge=knowledge, profile=profile, contract=contract,
-                        desk=resident_desk)
+                        desk=resident_desk, translator=pipeline)
     accounts = Accounts(sessions, languages=config.languages)
-    desk = StaffDesk(desk_store, accounts, catalog, translation_pipeline(config, sessions), config.languages,
-                     detect=_language_detector(nlu), now=clock)
+    desk = StaffDesk(desk_store, accounts, catalog, pipeline, config.languages, detect=_language_detector(nlu),
+                     now=clock)
     search = None
     if retrieval and config.knowledge.retrieval:
         from bot.kb_search import KbSearch
@@ -145,7 +146,8 @@ def reload_knowledge(components: Components) -> dict[str, object]:
     nlu = load_or_train_nlu(components.config, knowledge, contract)
     services = Services(config=components.config, catalog=catalog, knowledge=knowledge, profile=profile,
                         contract=contract, desk=ResidentDesk(components.desk.store, profile, components.config.handoff,
-                                                          now=components.desk.now))
+                                                          now=components.desk.now),
+                        translator=components.desk.pipeline)
     components.engine.replace_knowledge(services, nlu)
     components.knowledge, components.catalog, components.nlu = knowledge, catalog, nlu
     return {"entries": {bot: len(knowledge.topics(bot)) for bot in components.config.bots}}

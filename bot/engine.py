@@ -216,18 +216,28 @@ class DialogueEngine:
         answer = self._services.knowledge.answer(bot, topic, turn.language)
         if answer is None:
             return False
-        if answer.language != turn.language and answer.language == "en" and turn.language not in ("ja", "ja-x-easy"):
+        text, steps, machine_translated, original = answer.text, answer.steps, answer.machine_translated, None
+        translator = self._services.translator
+        if answer.language != turn.language and translator is not None and turn.language not in ("ja", "ja-x-easy"):
+            # No curated text in this language: the translation memory, else an installed MT model.
+            translated = translator.translate(answer.text, answer.language, turn.language)
+            if translated.available and translated.machine_translated:
+                text, original, machine_translated = translated.text, answer.text, True
+                steps = tuple(translator.translate(step, answer.language, turn.language).text for step in steps)
+        if answer.language != turn.language and not machine_translated and answer.language == "en" \
+                and turn.language not in ("ja", "ja-x-easy"):
             turn.say(
                 "language.fallback_notice",
                 buttons=[turn.button("button.request_interpreter", "/request_interpreter")],
             )
         related = [t for t in answer.related if t in self._spaces[turn.bot]]
         turn.replies.append(Reply(
-            text=answer.text,
+            text=text,
             buttons=turn.topic_buttons(related),
             links=tuple(turn.link(link.title, link.url) for link in answer.links),
-            steps=answer.steps,
-            machine_translated=answer.machine_translated,
+            steps=steps,
+            machine_translated=machine_translated,
+            original=original,
         ))
         return True
 

@@ -23,6 +23,7 @@ from translations.catalog import Catalog
 
 if TYPE_CHECKING:
     from bot.desk.resident import ResidentDesk
+    from translations.pipeline import TranslationPipeline
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Services:
     contract: TopicContract
     #: The staff desk (hours, queue); None in deployments and tests without one.
     desk: ResidentDesk | None = None
+    #: Machine translation for KB answers missing in the reader's language (curated text always wins).
+    translator: TranslationPipeline | None = None
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-MAX_POSITIONS = 64
+MAX_POSITIONS = 512
 PLACEHOLDERS = tuple(f"XG{number}X" for number in range(1, 10))
 DEFAULT_CORPUS = (
     "住民票をください。",
