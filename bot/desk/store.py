@@ -284,10 +284,13 @@ class DeskStore:
             .order_by(models.Participant.id)
         ).all()
         assigned = session.get(models.User, handoff.assigned_to) if handoff.assigned_to else None
+        # The resident may have switched language since asking: everything follows the current one.
+        current = session.scalar(select(models.ConversationState.language)
+                                 .where(models.ConversationState.conversation_id == conversation.id))
         return HandoffView(
             id=handoff.id, conversation_id=conversation.id, bot=conversation.bot, channel=conversation.channel,
             sender=conversation.sender, status=handoff.status, kind=handoff.kind, reason=handoff.reason,
-            language=handoff.language or "ja", created_at=_aware(handoff.created_at),
+            language=current or handoff.language or "ja", created_at=_aware(handoff.created_at),
             claimed_at=_aware(handoff.claimed_at) if handoff.claimed_at else None,
             resolved_at=_aware(handoff.resolved_at) if handoff.resolved_at else None,
             last_activity_at=_aware(handoff.last_activity_at),

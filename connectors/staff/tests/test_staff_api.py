@@ -255,3 +255,14 @@ def test_back_to_the_guide_cancels_a_waiting_request_but_not_a_live_one(desk: De
     desk.clock.moment = datetime.now(UTC) + timedelta(minutes=16)  # staff went quiet
     assert "has not answered for a while" in desk.say("/back_to_bot").replies[0].text
     assert desk.client.get("/api/v1/handoffs", headers=staff).json()["handoffs"] == []
+
+
+def test_staff_messages_follow_the_residents_current_language(desk: Desk) -> None:
+    desk.say("staff please", language="vi")
+    staff = desk.login("sato", "password-1")
+    handoff_id = desk.client.get("/api/v1/handoffs", headers=staff).json()["handoffs"][0]["id"]
+    desk.client.post(f"/api/v1/handoffs/{handoff_id}/claim", headers=staff)
+    desk.say("sorry, English is easier for me", language="en")  # the widget's language picker
+    desk.client.post(f"/api/v1/handoffs/{handoff_id}/messages", headers=staff, json={"text": "こんにちは"})
+    latest = desk.pushed()[-1]
+    assert latest["language"] == "en" and "hello" in latest["text"]
