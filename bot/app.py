@@ -97,7 +97,7 @@ def build_components(
                         desk=resident_desk, translator=pipeline)
     accounts = Accounts(sessions, languages=config.languages)
     desk = StaffDesk(desk_store, accounts, catalog, pipeline, config.languages, detect=_language_detector(nlu),
-                     now=clock)
+                     now=clock, curated=_curated_answers(services))
     search = None
     if retrieval and config.knowledge.retrieval:
         from bot.kb_search import KbSearch
@@ -117,6 +117,16 @@ def translation_pipeline(config: AppConfig, sessions: Any) -> Any:
     from translations.pipeline import create_pipeline
 
     return create_pipeline(config.data_path, memory=SqlTranslationMemory(sessions))
+
+
+def _curated_answers(services: Services) -> Any:
+    """A KB answer's text in a reader's language, only when curated in that very language."""
+
+    def curated(bot: str, topic: str, language: str) -> str | None:
+        answer = services.knowledge.answer(bot, topic, language)
+        return None if answer is None or answer.language != language else str(answer.text)
+
+    return curated
 
 
 def _language_detector(nlu: Understanding) -> Any:
@@ -149,6 +159,7 @@ def reload_knowledge(components: Components) -> dict[str, object]:
                                                           now=components.desk.now),
                         translator=components.desk.pipeline)
     components.engine.replace_knowledge(services, nlu)
+    components.desk.curated = _curated_answers(services)
     components.knowledge, components.catalog, components.nlu = knowledge, catalog, nlu
     return {"entries": {bot: len(knowledge.topics(bot)) for bot in components.config.bots}}
 

@@ -238,6 +238,7 @@ class DialogueEngine:
             steps=steps,
             machine_translated=machine_translated,
             original=original,
+            source=f"kb:{bot}/{topic}",
         ))
         return True
 

@@ -76,6 +76,9 @@ class Reply:
     #: Set when the text was machine-translated; ``original`` then holds the source text.
     machine_translated: bool = False
     original: str | None = None
+    #: Where curated text came from, e.g. ``kb:residents/visa_renewal``: the staff console shows
+    #: the same entry in the reader's language instead of machine translating the resident's copy.
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by the REST API and stored with outbound messages."""
@@ -101,6 +104,8 @@ class Reply:
         if self.machine_translated:
             data["machine_translated"] = True
             data["original"] = self.original
+        if self.source:
+            data["source"] = self.source
         return data
 
     @classmethod
@@ -119,6 +124,7 @@ class Reply:
             steps=tuple(str(step) for step in data.get("steps") or ()),
             machine_translated=bool(data.get("machine_translated")),
             original=data.get("original"),
+            source=data.get("source"),
         )
 
 

@@ -40,6 +40,8 @@ class StaffDesk:
     languages: tuple[str, ...]
     detect: LanguageDetector | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: The curated KB answer of (bot, topic) in a language, for the bot's replies in the transcript.
+    curated: Callable[[str, str, str], str | None] | None = None
 
     # --- the queue ----------------------------------------------------------------------
 
@@ -140,8 +142,10 @@ class StaffDesk:
             reply = Reply(text=translated.text, machine_translated=translated.machine_translated,
                           original=original if translated.machine_translated else None)
             note_needed = not translated.available
+        # The writer's own words stay with the message for the console; the resident's channel shows
+        # ``original`` only when the text was machine translated (Reply.to_dict adds it then).
         extra = {"speaker": user.role if user.role == "interpreter" else "staff", "author": user.display_name,
-                 "original": original, "original_language": written_in, "canned": canned}
+                 "source_text": original, "original_language": written_in, "canned": canned}
         role = "interpreter" if user.role == "interpreter" else "staff"
         message_id = self.store.push(view.conversation_id, reply, role=role, language=resident, user_id=user.id,
                                      extra=extra, handoff_id=handoff_id)
@@ -219,7 +223,7 @@ class StaffDesk:
     def render(self, message: StoredMessage, reader: str) -> dict[str, Any]:
         """``message`` for a reader of ``reader``, with its original."""
         payload = message.payload
-        original = str(payload.get("original") or message.text) if message.role in ("staff", "interpreter") \
+        original = str(payload.get("source_text") or message.text) if message.role in ("staff", "interpreter") \
             else message.text
         source = str(payload.get("original_language") or message.language or "ja")
         translation = self._translation(message, original, source, reader)
@@ -229,6 +233,9 @@ class StaffDesk:
             "machine_translated": translation["machine_translated"], "translation_available": translation["available"],
             "original": original, "original_language": source, "buttons": payload.get("buttons", []),
             "created_at": message.created_at.isoformat(),
+            # What the resident's channel showed, for staff's and interpreters' own messages.
+            "sent_text": message.text if message.role in ("staff", "interpreter") else None,
+            "sent_language": message.language if message.role in ("staff", "interpreter") else None,
         }
 
     def _translation(self, message: StoredMessage, original: str, source: str, reader: str) -> dict[str, Any]:
@@ -237,6 +244,12 @@ class StaffDesk:
             params = message.payload.get("params") or {}
             return {"text": self.catalog.text(key, reader, **params), "language": reader,
                     "machine_translated": False, "available": True}
+        origin = message.payload.get("source")
+        if isinstance(origin, str) and origin.startswith("kb:") and self.curated is not None:
+            bot, _, topic = origin[3:].partition("/")
+            text = self.curated(bot, topic, reader)
+            if text is not None:
+                return {"text": text, "language": reader, "machine_translated": False, "available": True}
         canned = message.payload.get("canned")
         if isinstance(canned, str) and canned in CANNED_REPLIES:
             return {"text": self.catalog.text(f"canned.{canned}", reader), "language": reader,

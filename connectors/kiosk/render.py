@@ -21,6 +21,9 @@ KIOSK_KEYS = (
     "kiosk.helper_coming", "kiosk.qr_caption", "kiosk.qr_alt", "kiosk.idle_warning", "kiosk.continue",
     "kiosk.finish", "kiosk.language_label", "kiosk.more_languages", "kiosk.ask_label", "kiosk.ask_send",
     "kiosk.waiting", "kiosk.links_heading", "kiosk.error",
+    # Messages from city staff and interpreters (the widget's texts).
+    "widget.speaker_staff", "widget.speaker_interpreter", "widget.machine_translated", "widget.show_original",
+    "widget.hide_original", "widget.original_label",
 )
 #: Keys whose text goes into attributes or is filled in by the script: plain text, never ruby.
 PLAIN_KEYS = frozenset({"kiosk.qr_alt", "kiosk.step_of", "kiosk.idle_warning"})

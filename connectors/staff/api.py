@@ -213,10 +213,10 @@ class StaffDeskApi:
         async def live(websocket: WebSocket) -> None:
             token = self.token_of(websocket) or websocket.query_params.get("token", "")
             user = await run_in_threadpool(self.auth.user_for_token, token) if token else None
-            if user is None:
-                await websocket.close(code=4401)
-                return
             await websocket.accept()
+            if user is None:  # accepted first, so the browser sees the reason instead of a failed handshake
+                await websocket.close(code=4401, reason="log in first")
+                return
             await self._watch(websocket, user)
 
         return router

@@ -103,7 +103,7 @@ def stored_answer(
 
 
 #: Payload keys the staff desk keeps for itself (readers' translations, catalog references).
-_INTERNAL_KEYS = frozenset({"translations", "params", "catalog_key"})
+_INTERNAL_KEYS = frozenset({"translations", "params", "catalog_key", "source_text"})
 
 
 def transcript_json(entries: Sequence[TranscriptEntry]) -> list[dict[str, Any]]:

@@ -6,7 +6,9 @@ whose ``POST /api/v1/messages`` is the widget's fallback when WebSocket fails):
 - ``GET /`` the demo page (``?bot=`` which bot, ``?lang=`` page language, ``?resume=`` a sender id
   to continue a conversation, e.g. from the kiosk's QR code; the widget reads it),
 - ``GET /static/{name}`` the widget script ``yorisoi-chat.js`` and the demo page's CSS,
-- ``WS /ws/chat`` JSON frames: ``{"type": "hello"}`` → ``{"type": "ready"}``; a message
+- ``WS /ws/chat`` JSON frames: ``{"type": "hello", "bot"?, "sender"?, "after"?}`` → ``{"type": "ready"}``;
+  with ``bot`` and ``sender`` the server then pushes ``{"type": "push", "messages": [...]}`` (transcript
+  entries) for messages written outside a reply — staff, interpreters, notices — newer than ``after``; a message
   ``{"id", "bot", "sender", "text", "lang", "title"?}`` → ``{"type": "reply", "reply_to": id,
   "replies": [...], "language", "duplicate"}`` or ``{"type": "error", "reply_to": id, "error": {...}}``,
 - ``GET /api/v1/ui/{lang}`` the widget's UI strings in ``lang``,
@@ -15,6 +17,7 @@ whose ``POST /api/v1/messages`` is the widget's fallback when WebSocket fails):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from functools import lru_cache
@@ -27,11 +30,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.protocols import MessageHandler
+from bot.protocols import MessageHandler, ResidentUpdates
 from bot.types import ChannelPolicy, InboundMessage
 from connectors.errors import ApiError, check_message
 from connectors.static_files import static_file
-from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver
+from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver, transcript_json
 from translations.catalog import Catalog
 from translations.languages import ENDONYMS
 
@@ -46,10 +49,13 @@ WIDGET_KEYS = (
     "widget.log_label", "widget.input_label", "widget.send", "widget.language_label",
     "widget.typing", "widget.offline", "widget.sending", "widget.new_conversation", "widget.speaker_you",
     "widget.opens_new_tab", "widget.machine_translated", "widget.steps_label", "widget.error_too_long",
-    "widget.error_generic", "widget.new_conversation_done",
+    "widget.error_generic", "widget.new_conversation_done", "widget.speaker_staff", "widget.speaker_interpreter",
+    "widget.show_original", "widget.hide_original", "widget.original_label",
 )
 DEMO_KEYS = ("demo.title", "demo.intro", "demo.choose_bot", "demo.privacy", "demo.notice", "demo.kiosk_link")
 MAX_FRAME_BYTES = 64_000
+#: How often an open widget connection looks for messages from staff.
+PUSH_POLL_SECONDS = 1.0
 PAGE_SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
@@ -72,6 +78,8 @@ class ChatFrame(BaseModel):
     text: str = ""
     lang: str | None = None
     title: str | None = Field(default=None, max_length=200)
+    #: In a hello: the id of the newest message the widget already shows (pushes start after it).
+    after: int | None = Field(default=None, ge=0)
 
 
 class GreetingRequest(BaseModel):
@@ -184,16 +192,28 @@ class WebWidgetConnector:
         @router.websocket("/ws/chat")
         async def chat(websocket: WebSocket) -> None:
             await websocket.accept()
+            sending = asyncio.Lock()
+            pusher: asyncio.Task[None] | None = None
             try:
                 while True:
                     raw = await websocket.receive_text()
-                    await websocket.send_json(await answer_frame(raw))
+                    hello = hello_frame(raw)
+                    if hello is not None and hello.bot in policy.bots and hello.sender:
+                        if pusher is not None:
+                            pusher.cancel()
+                        pusher = asyncio.create_task(push_updates(websocket, sending, hello, handler))
+                    answer = await answer_frame(raw)
+                    async with sending:
+                        await websocket.send_json(answer)
             except WebSocketDisconnect:
                 return
             except Exception as exc:  # e.g. the database is down: the widget reconnects later and resends
                 # Only the type: an exception's text may quote the resident's message.
                 log.error("closing a widget connection after %s", type(exc).__name__)
                 await websocket.close(code=1011)
+            finally:
+                if pusher is not None:
+                    pusher.cancel()
 
         async def answer_frame(raw: str) -> dict[str, Any]:
             if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
@@ -223,6 +243,40 @@ class WebWidgetConnector:
             }
 
         return router
+
+
+def hello_frame(raw: str) -> ChatFrame | None:
+    """The frame if it is a valid hello, else None (anything else is answered by ``answer_frame``)."""
+    if len(raw) > MAX_FRAME_BYTES or '"hello"' not in raw:
+        return None
+    try:
+        frame = ChatFrame.model_validate(json.loads(raw))
+    except (ValueError, ValidationError):
+        return None
+    return frame if frame.type == "hello" else None
+
+
+async def push_updates(websocket: WebSocket, sending: asyncio.Lock, hello: ChatFrame, handler: MessageHandler,
+                       *, interval: float = PUSH_POLL_SECONDS) -> None:
+    """Send the resident what staff write, as it arrives (polling SQL: any server may have stored it)."""
+    if not isinstance(handler, ResidentUpdates):
+        return
+    cursor = hello.after
+    try:
+        if cursor is None:  # nothing seen yet: start from now (the widget restores history itself)
+            existing = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, 0)
+            cursor = existing[-1].id if existing else 0
+        while True:
+            entries = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, cursor)
+            if entries:
+                cursor = entries[-1].id
+                async with sending:
+                    await websocket.send_json({"type": "push", "messages": transcript_json(entries)})
+            await asyncio.sleep(interval)
+    except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
+        return
+    except Exception as exc:  # the socket's own loop reports errors; pushing just stops
+        log.warning("stopped pushing to a widget after %s", type(exc).__name__)
 
 
 def frame_error(reply_to: str | None, error: ApiError) -> dict[str, Any]:

@@ -76,4 +76,4 @@ def test_a_kb_answer_missing_in_burmese_is_machine_translated_once(
     again = say(components, "外国人相談", language="my")
     assert again.replies[-1].text == answer.text
     with components.store.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(TranslationMemoryEntry)) >= 1
+        assert (session.scalar(select(func.count()).select_from(TranslationMemoryEntry)) or 0) >= 1

@@ -2,6 +2,8 @@
  * "call a helper", a QR code to continue on one's own phone, and an idle timeout that wipes
  * the screen and starts a new conversation (new sender id) for the next person.
  * The server renders all text as HTML (ruby for Japanese); this script only places it.
+ * Once the visitor has said something, what city staff write to them is polled every few
+ * seconds and shown below the current screen (plain text, with who wrote it).
  */
 (() => {
   "use strict";
@@ -21,7 +23,23 @@
     used: false,
     busy: false,
     resetting: false,
+    pollTimer: null,
+    polling: false,
+    after: 0, // the newest staff message shown
+    shown: new Set(),
   };
+  const POLL_MS = 2500;
+  const SHEET = `
+.pushed { margin: 0 0 22px; }
+.pushed .card { background: #fffaf0; border-color: #9a6700; }
+.pushed .system { background: #eef1f4; border-style: dashed; border-color: #57606a; }
+.pushed .who { margin: 0 0 6px; font-weight: 700; color: #7a4d00; font-size: .9rem; }
+.pushed .text { white-space: pre-line; line-height: 2.1; margin: 0 0 10px; }
+.pushed .mt { font-size: .8rem; color: #4a4f55; margin: 0 0 10px; }
+.pushed .original { border-inline-start: 6px solid #57606a; padding: 4px 16px; margin: 12px 0 0; background: #fff; }
+.pushed .original[hidden] { display: none; }
+.pushed .topics { margin: 12px 0 0; }
+`;
 
   function randomId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -203,8 +221,115 @@
       status("");
       renderAnswer(button ? button.html : escapeHtml(text), data.replies);
       show("answer");
+      startPolling();
     } catch (_e) { status(state.ui["kiosk.error"], true); }
     finally { state.busy = false; }
+  }
+
+  // --- messages from staff (polled while the visitor's conversation exists) ------------------
+
+  /** The log below the screens that shows what staff write (made once; empty and hidden until they do). */
+  function pushedLog() {
+    let log = $("pushed");
+    if (log) return log;
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(SHEET);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    log = el("div", "pushed");
+    log.id = "pushed";
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.hidden = true;
+    $("status").before(log);
+    return log;
+  }
+
+  /** One message from staff, an interpreter or the desk (a notice, the rating question with its buttons). */
+  function showPushed(message) {
+    const reply = message.reply || { text: message.text };
+    const staff = message.role === "staff" || message.role === "interpreter";
+    const node = el("div", staff ? "card staff" : "card system");
+    if (message.language) node.lang = message.language;
+    if (staff) {
+      const who = el("p", "who", state.ui[message.role === "interpreter" ? "widget.speaker_interpreter" : "widget.speaker_staff"]);
+      who.lang = state.lang;
+      if (reply.author) who.append(document.createTextNode(` · ${reply.author}`));
+      node.append(who);
+    }
+    const text = el("p", "text");
+    text.textContent = reply.text || "";
+    node.append(text);
+    if (reply.machine_translated) {
+      const note = el("p", "mt", state.ui["widget.machine_translated"]);
+      note.lang = state.lang;
+      node.append(note);
+      if (reply.original && reply.original !== reply.text) node.append(...originalToggle(reply, message.id));
+    }
+    if (reply.buttons && reply.buttons.length) {
+      const row = el("div", "topics");
+      for (const b of reply.buttons) row.append(topicButton({ title: b.title, html: escapeHtml(b.title), payload: b.payload }));
+      node.append(row);
+    }
+    const log = pushedLog();
+    log.hidden = false;
+    log.append(node);
+    node.scrollIntoView({ block: "nearest" });
+  }
+
+  /** The "show original" button and the original (as staff wrote it) it reveals. */
+  function originalToggle(reply, id) {
+    const box = el("div", "original");
+    box.id = `original-${id}`;
+    box.hidden = true;
+    const label = el("p", "mt", state.ui["widget.original_label"]);
+    const text = el("p", "text");
+    text.textContent = reply.original;
+    if (reply.original_language) text.lang = reply.original_language;
+    box.append(label, text);
+    const button = el("button", "secondary", state.ui["widget.show_original"]);
+    button.type = "button";
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", box.id);
+    button.addEventListener("click", () => {
+      const open = box.hidden;
+      box.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+      button.innerHTML = state.ui[open ? "widget.hide_original" : "widget.show_original"];
+      if (open) box.scrollIntoView({ block: "nearest" });
+    });
+    return [button, box];
+  }
+
+  async function pollUpdates() {
+    const sender = state.sender;
+    if (!sender || state.polling || state.resetting) return;
+    state.polling = true;
+    try {
+      const data = await api(`/api/v1/conversations/${encodeURIComponent(state.bot)}/${encodeURIComponent(sender)}`
+        + `/updates?channel=kiosk&after=${state.after}`);
+      if (sender !== state.sender) return; // the screen was wiped meanwhile
+      for (const message of data.messages || []) {
+        if (state.shown.has(message.id)) continue;
+        state.shown.add(message.id);
+        state.after = Math.max(state.after, message.id);
+        if (message.direction === "out") showPushed(message);
+      }
+    } catch (_e) { /* the next poll tries again */ }
+    finally { state.polling = false; }
+  }
+
+  function startPolling() {
+    if (state.pollTimer || !state.sender) return;
+    state.pollTimer = setInterval(pollUpdates, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(state.pollTimer);
+    state.pollTimer = null;
+    state.after = 0;
+    state.shown.clear();
+    const log = $("pushed");
+    if (log) { log.replaceChildren(); log.hidden = true; }
   }
 
   function escapeHtml(text) { const node = document.createElement("span"); node.textContent = text; return node.innerHTML; }
@@ -222,6 +347,7 @@
       const text = $("helper-text");
       text.replaceChildren(...data.replies.map((reply) => el("p", "", reply.html)));
       show("helper");
+      startPolling();
     } catch (_e) { status(state.ui["kiosk.error"], true); }
     finally { state.busy = false; }
   }
@@ -244,6 +370,7 @@
     if (document.activeElement && document.activeElement !== body) document.activeElement.blur();
     const previous = state.sender;
     state.sender = null;
+    stopPolling();
     if (previous) {
       fetch("/kiosk/api/end", { method: "POST", keepalive: true, headers: { "content-type": "application/json" },
         body: JSON.stringify({ bot: state.bot, sender: previous }) }).catch(() => {});

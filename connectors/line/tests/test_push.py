@@ -30,7 +30,8 @@ def ask_for_staff(line_app: LineApp) -> int:
 
 
 def outbox(line_app: LineApp, settings: LineSettings) -> Outbox:
-    return Outbox(line_app.components.store.sessions, {"line": LinePusher(settings)}, audience=line_app.components.engine)
+    components = line_app.components
+    return Outbox(components.store.sessions, {"line": LinePusher(settings)}, audience=components.engine)
 
 
 def test_staff_messages_are_pushed_to_the_line_user_once(

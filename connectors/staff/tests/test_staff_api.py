@@ -86,7 +86,8 @@ def test_the_console_api_needs_a_login_and_the_right_role(desk: Desk) -> None:
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_credentials"
     interpreter = desk.login("nguyen", "password-2")
     assert desk.client.get("/api/v1/handoffs", headers=interpreter).json()["handoffs"] == []
-    handoff_id = desk.client.get("/api/v1/handoffs", headers=desk.login("sato", "password-1")).json()["handoffs"][0]["id"]
+    staff = desk.login("sato", "password-1")
+    handoff_id = desk.client.get("/api/v1/handoffs", headers=staff).json()["handoffs"][0]["id"]
     assert desk.client.post(f"/api/v1/handoffs/{handoff_id}/claim", headers=interpreter).status_code == 403
     assert desk.client.get(f"/api/v1/handoffs/{handoff_id}", headers=interpreter).status_code == 403
     assert desk.client.post(f"/api/v1/handoffs/{handoff_id}/resolve", headers=interpreter).status_code == 403
@@ -266,3 +267,19 @@ def test_staff_messages_follow_the_residents_current_language(desk: Desk) -> Non
     desk.client.post(f"/api/v1/handoffs/{handoff_id}/messages", headers=staff, json={"text": "こんにちは"})
     latest = desk.pushed()[-1]
     assert latest["language"] == "en" and "hello" in latest["text"]
+
+
+def test_staff_read_the_bots_earlier_answers_as_curated_in_their_language(desk: Desk) -> None:
+    desk.say("consultation desk", language="vi")
+    desk.say("staff please", language="vi")
+    staff = desk.login("sato", "password-1")
+    handoff_id = desk.client.get("/api/v1/handoffs", headers=staff).json()["handoffs"][0]["id"]
+    messages = desk.client.get(f"/api/v1/handoffs/{handoff_id}", headers=staff).json()["messages"]
+    answer = next(m for m in messages if m["role"] == "bot")
+    japanese = desk.components.knowledge.answer("residents", "multilingual_consultation", "ja")
+    assert japanese is not None
+    assert answer["text"] == japanese.text and not answer["machine_translated"]
+    desk.client.post(f"/api/v1/handoffs/{handoff_id}/claim", headers=staff)
+    desk.client.post(f"/api/v1/handoffs/{handoff_id}/messages", headers=staff, json={"text": "こんにちは"})
+    mine = desk.client.get(f"/api/v1/handoffs/{handoff_id}", headers=staff).json()["messages"][-1]
+    assert mine["text"] == "こんにちは" and "chào" in mine["sent_text"] and mine["sent_language"] == "vi"

@@ -5,6 +5,8 @@
  * queued (also across reloads) until its answer arrives; a resend carries the same id,
  * so the server answers it once. The sender id (the conversation's secret) lives in
  * localStorage per bot; ?resume=<sender> (e.g. from the kiosk's QR code) adopts one.
+ * Messages from city staff, interpreters and notices arrive out of turn: pushed over the
+ * WebSocket after the newest message id the widget shows, or polled over HTTP without it.
  * Attributes: bot (required), lang (initial UI language), server (base URL; default:
  * where this script came from).
  */
@@ -18,6 +20,7 @@
   const SENDER = /^[A-Za-z0-9_-]{16,128}$/;
   const MAX_DELAY_MS = 15000;
   const HTTP_AFTER_FAILURES = 2;
+  const POLL_MS = 3000;
 
   const CSS = `
 :host { display: block; font-family: system-ui, "Noto Sans", "Noto Sans CJK JP", "Noto Sans Devanagari",
@@ -59,6 +62,14 @@ a { color: #0b4f8a; text-decoration: underline; }
 .card h3 { margin: 0 0 .25rem; font-size: 1rem; }
 .card img, .msg img { max-width: 100%; height: auto; border-radius: .375rem; }
 .mt { font-size: .8125rem; color: #57606a; }
+.staff { align-self: flex-start; background: #fffaf0; border: 2px solid #9a6700; }
+.msg .who { margin: 0 0 .25rem; font-size: .875rem; font-weight: 700; color: #7a4d00; }
+.system { align-self: center; background: #eef1f4; border: 1px dashed #57606a; font-size: .9375rem; }
+.toggle { min-height: 2.75rem; margin-top: .375rem; padding: .25rem .75rem; border: 2px solid #0b5cad;
+  border-radius: .5rem; background: #fff; color: #0b4f8a; cursor: pointer; }
+.toggle:hover { background: #e8f1fb; }
+.original { margin-top: .5rem; padding: .375rem .625rem; border-inline-start: 3px solid #57606a; background: #fff; }
+.original[hidden] { display: none; }
 .status { margin: 0; padding: 0 .875rem; font-size: .9375rem; color: #1f2328; background: #f6f7f9; }
 .status:not(:empty) { padding: .375rem .875rem; }
 .offline { background: #fff4d6; color: #4d3800; }
@@ -135,6 +146,9 @@ header :focus-visible { outline-color: #ffd166; }
       this.base = (this.getAttribute("server") || SCRIPT_ORIGIN).replace(/\/$/, "");
       this.key = (name) => `yorisoi.${this.bot}.${name}`;
       this.answered = new Set();
+      this.seen = new Set(); // ids of stored messages shown (transcript and pushes)
+      this.lastId = null; // the newest of them; null: unknown (pushes start from "now")
+      this.uid = 0;
       this.inflight = new Map();
       this.failures = 0;
       this.delay = 500;
@@ -149,6 +163,8 @@ header :focus-visible { outline-color: #ffd166; }
     disconnectedCallback() {
       this.closed = true;
       clearTimeout(this.retryTimer);
+      clearInterval(this.pollTimer);
+      document.removeEventListener("visibilitychange", this.onVisible);
       if (this.ws) this.ws.close();
     }
 
@@ -189,12 +205,15 @@ header :focus-visible { outline-color: #ffd166; }
       this.log.setAttribute("aria-busy", "true");
       await this.greet();
       const transcript = await this.fetchJson(`/api/v1/conversations/${this.bot}/${encodeURIComponent(this.sender)}`);
-      if (transcript) this.restore(transcript.messages || []);
+      if (transcript) { this.lastId = 0; this.restore(transcript.messages || []); }
       for (const item of this.outbox) this.showUser(item);
       this.log.removeAttribute("aria-busy");
       this.scrollDown();
       if (this.resumed) this.scrollIntoView({ block: "start" });
       this.dispatchEvent(new CustomEvent("yorisoi-ready", { bubbles: true, composed: true }));
+      this.pollTimer = setInterval(() => this.poll(), POLL_MS);
+      this.onVisible = () => { if (!document.hidden) this.poll(); };
+      document.addEventListener("visibilitychange", this.onVisible);
       this.connect();
     }
 
@@ -282,7 +301,7 @@ header :focus-visible { outline-color: #ffd166; }
       this.explicitLang = lang;
       this.save("lang", lang);
       await this.setUiLanguage(lang);
-      if (!this.log.querySelector(".user")) { this.log.replaceChildren(); await this.greet(); }
+      if (!this.log.querySelector(".user, .staff")) { this.log.replaceChildren(); await this.greet(); }
     }
 
     async newConversation() {
@@ -293,6 +312,9 @@ header :focus-visible { outline-color: #ffd166; }
       this.saveOutbox();
       this.inflight.clear();
       this.answered.clear();
+      this.seen.clear();
+      this.lastId = 0;
+      if (this.ready && this.ws) this.ws.send(this.hello()); // pushes for the new conversation
       this.log.replaceChildren();
       this.updateTyping();
       await this.greet();
@@ -317,9 +339,10 @@ header :focus-visible { outline-color: #ffd166; }
           }
           this.showUser({ id: m.client_id, display: m.title || m.text });
         } else if (m.reply) {
-          this.showReply(m.reply, m.language);
+          this.showReply(m.reply, m.language, m.role);
           language = m.language || language;
         }
+        this.remember(m.id);
       }
       if (language) this.conversationLanguage = language;
       if (language && !this.explicitLang) this.setUiLanguage(language);
@@ -353,15 +376,64 @@ header :focus-visible { outline-color: #ffd166; }
       this.scrollDown();
     }
 
-    showReply(reply, language) {
-      const node = el("div", { class: "msg bot", lang: language || null },
-        el("span", { class: "speaker", text: this.botName() }));
+    /** Note a stored message's id as shown; false if it was already. */
+    remember(id) {
+      if (typeof id !== "number" || this.seen.has(id)) return false;
+      this.seen.add(id);
+      this.lastId = Math.max(this.lastId || 0, id);
+      return true;
+    }
+
+    /** Messages written outside a reply (staff, interpreters, notices, the rating question), each shown once. */
+    pushed(messages) {
+      let shown = 0;
+      for (const m of messages || []) {
+        if (!this.remember(m.id) || m.direction !== "out" || !m.reply) continue;
+        this.showReply(m.reply, m.language, m.role);
+        shown += 1;
+      }
+      if (shown) this.dispatchEvent(new CustomEvent("yorisoi-push", { bubbles: true, composed: true }));
+    }
+
+    /** "Staff · Sato": who wrote a staff or interpreter message (in the UI language). */
+    speakerLabel(reply, role) {
+      const label = this.t(role === "interpreter" ? "widget.speaker_interpreter" : "widget.speaker_staff");
+      return reply.author ? `${label} · ${reply.author}` : label;
+    }
+
+    /** The "show original" button and the original it reveals. */
+    original(reply) {
+      const id = `original-${(this.uid += 1)}`;
+      const box = el("div", { class: "original", id, hidden: true },
+        el("p", { class: "mt", lang: this.uiLang, text: this.t("widget.original_label") }),
+        el("p", { lang: reply.original_language || null, text: reply.original }));
+      const button = el("button", { type: "button", class: "toggle", lang: this.uiLang, "aria-expanded": "false",
+        "aria-controls": id, text: this.t("widget.show_original") });
+      button.addEventListener("click", () => {
+        const open = box.hidden;
+        box.hidden = !open;
+        button.setAttribute("aria-expanded", String(open));
+        button.textContent = this.t(open ? "widget.hide_original" : "widget.show_original");
+        if (open) box.scrollIntoView({ block: "nearest" });
+      });
+      return [button, box];
+    }
+
+    /** One reply; ``role`` staff/interpreter get a visible speaker label, system notices their own look. */
+    showReply(reply, language, role) {
+      const kind = role === "staff" || role === "interpreter" ? "staff" : role === "system" ? "system" : "bot";
+      const node = el("div", { class: `msg ${kind}`, lang: language || null }, kind === "staff"
+        ? el("p", { class: "who", lang: this.uiLang, text: this.speakerLabel(reply, role) })
+        : el("span", { class: "speaker", text: this.botName() }));
       for (const part of sections(reply.text || "", reply.steps)) {
         if ("p" in part) node.append(el("p", { text: part.p }));
         else node.append(el("ol", { class: "steps", "aria-label": this.t("widget.steps_label") },
           ...part.steps.map((step) => el("li", { text: step }))));
       }
-      if (reply.machine_translated) node.append(el("p", { class: "mt", text: this.t("widget.machine_translated") }));
+      if (reply.machine_translated) {
+        node.append(el("p", { class: "mt", lang: this.uiLang, text: this.t("widget.machine_translated") }));
+        if (reply.original && reply.original !== reply.text) node.append(...this.original(reply));
+      }
       if (reply.image && safeUrl(reply.image)) node.append(el("img", { src: safeUrl(reply.image), alt: "" }));
       if (reply.links && reply.links.length) {
         const list = el("ul", { class: "links" });
@@ -377,23 +449,24 @@ header :focus-visible { outline-color: #ffd166; }
       for (const card of reply.cards || []) {
         const box = el("div", { class: "card" }, el("h3", { text: card.title }), el("p", { text: card.text }));
         if (card.image && safeUrl(card.image)) box.append(el("img", { src: safeUrl(card.image), alt: "" }));
-        box.append(this.buttonRow(card.buttons));
+        box.append(...this.buttonRow(card.buttons));
         node.append(box);
       }
-      node.append(this.buttonRow(reply.buttons));
+      node.append(...this.buttonRow(reply.buttons));
       this.log.append(node);
       this.scrollDown();
     }
 
+    /** The buttons as a row: [row], or [] without buttons (``append(null)`` would show "null"). */
     buttonRow(buttons) {
-      if (!buttons || !buttons.length) return null;
+      if (!buttons || !buttons.length) return [];
       const row = el("div", { class: "buttons" });
       for (const button of buttons) {
         const node = el("button", { type: "button", text: button.title });
         node.addEventListener("click", () => this.send(button.payload, button.title));
         row.append(node);
       }
-      return row;
+      return [row];
     }
 
     scrollDown() { if (this.log) this.log.scrollTop = this.log.scrollHeight; }
@@ -423,7 +496,7 @@ header :focus-visible { outline-color: #ffd166; }
       let ws;
       try { ws = new WebSocket(url); } catch (_e) { this.connectionLost(); return; }
       this.ws = ws;
-      ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "hello", bot: this.bot, sender: this.sender })));
+      ws.addEventListener("open", () => ws.send(this.hello()));
       ws.addEventListener("message", (event) => {
         let frame;
         try { frame = JSON.parse(event.data); } catch (_e) { return; }
@@ -435,6 +508,7 @@ header :focus-visible { outline-color: #ffd166; }
           this.setStatus("online");
           this.flush();
         } else if (frame.type === "reply") this.answer(frame);
+        else if (frame.type === "push") this.pushed(frame.messages);
         else if (frame.type === "error") this.refused(frame);
       });
       ws.addEventListener("close", () => {
@@ -445,6 +519,25 @@ header :focus-visible { outline-color: #ffd166; }
         if (!ready) this.failures += 1;
         this.connectionLost();
       });
+    }
+
+    /** The hello frame: pushes start after the newest message shown (null: from now). */
+    hello() { return JSON.stringify({ type: "hello", bot: this.bot, sender: this.sender, after: this.lastId }); }
+
+    /** Without a WebSocket: fetch what staff wrote over HTTP (every few seconds while the page is visible). */
+    async poll() {
+      if (this.closed || this.polling || this.ready || document.hidden || this.failures < HTTP_AFTER_FAILURES) return;
+      this.polling = true;
+      const sender = this.sender;
+      const unknown = this.lastId === null;
+      try {
+        const data = await this.fetchJson(`/api/v1/conversations/${encodeURIComponent(this.bot)}/`
+          + `${encodeURIComponent(sender)}/updates?channel=web&after=${this.lastId || 0}`);
+        if (!data || sender !== this.sender) return;
+        if (!unknown) { this.pushed(data.messages); return; }
+        for (const m of data.messages || []) this.remember(m.id); // like the socket without "after": from now
+        if (this.lastId === null) this.lastId = 0;
+      } finally { this.polling = false; }
     }
 
     connectionLost() {

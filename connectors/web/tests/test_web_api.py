@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
+
+from bot.app import Components, create_app
+from bot.types import InboundMessage
+from tests.fakes import RuleNlu
 
 
 def post(client: TestClient, **body: object) -> tuple[int, dict[str, object]]:
@@ -51,3 +59,53 @@ def test_malformed_json_and_huge_bodies(client: TestClient) -> None:
     assert broken.status_code == 400 and broken.json()["error"]["code"] == "malformed_json"
     huge = client.post("/api/v1/messages", content=b"x" * 10_000_000, headers={"content-type": "application/json"})
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "request_too_large"
+
+
+@pytest.fixture
+def desk_app(build: Callable[..., Components], rule_nlu: RuleNlu) -> Iterator[tuple[TestClient, Components]]:
+    """A client and the components of an app whose staff desk is open whatever the clock says."""
+    components = build(nlu=rule_nlu)
+    resident_desk = components.engine._services.desk
+    assert resident_desk is not None
+    resident_desk.settings = resident_desk.settings.model_copy(update={"always_open": True})
+    with TestClient(create_app(components.config, components=components)) as test_client:
+        yield test_client, components
+
+
+def test_updates_return_what_staff_wrote_after_the_given_id(desk_app: tuple[TestClient, Components]) -> None:
+    client, components = desk_app
+    post(client, bot="residents", sender="u5", text="staff please", lang="en")
+    staff = components.accounts.create_user("sato", "password-1", "staff", display_name="佐藤", language="ja")
+    [handoff] = components.desk.queue(staff)
+    components.desk.claim(staff, handoff["id"])
+    components.desk.post(staff, handoff["id"], "", canned="hello")
+
+    def updates(after: int, channel: str = "web") -> list[dict[str, Any]]:
+        response = client.get("/api/v1/conversations/residents/u5/updates", params={"after": after, "channel": channel})
+        assert response.status_code == 200
+        return list(response.json()["messages"])
+
+    joined, written = updates(after=0)
+    assert (joined["role"], written["role"]) == ("system", "staff")
+    assert written["reply"]["author"] == "佐藤" and written["direction"] == "out"
+    assert [m["id"] for m in updates(after=joined["id"])] == [written["id"]]
+    assert updates(after=written["id"]) == []
+    assert updates(after=0, channel="kiosk") == []  # the conversation is on the web channel
+    transcript = client.get("/api/v1/conversations/residents/u5").json()["messages"]
+    assert [m["role"] for m in transcript] == ["resident", "bot", "system", "staff"]  # restored after a reload
+
+
+def test_updates_are_only_for_browser_channels(desk_app: tuple[TestClient, Components]) -> None:
+    client, _components = desk_app
+    line = client.get("/api/v1/conversations/residents/u5/updates", params={"channel": "line", "after": 0})
+    assert line.status_code == 422 and line.json()["error"]["code"] == "unsupported_channel"
+    assert client.get("/api/v1/conversations/zoo/u5/updates").json()["error"]["code"] == "unknown_bot"
+
+
+def test_the_transcript_never_returns_line_messages(desk_app: tuple[TestClient, Components]) -> None:
+    client, components = desk_app
+    components.engine.handle(InboundMessage(bot="library", channel="line", sender="u7", text="opening hours by LINE"))
+    post(client, bot="library", sender="u7", text="opening hours?")
+    messages = client.get("/api/v1/conversations/library/u7").json()["messages"]
+    assert {m["channel"] for m in messages} == {"web"} and len(messages) == 2
+    assert all("LINE" not in m["text"] for m in messages)

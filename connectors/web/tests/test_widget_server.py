@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import secrets
+import uuid
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from websockets.sync.client import ClientConnection, connect
 
 from bot.types import ChannelPolicy
+from connectors.web.tests.live_server import LiveApp
+from connectors.web.tests.test_widget_handoff_browser import open_desk  # noqa: F401  (a fixture)
 from connectors.web.widget import WIDGET_KEYS, WebWidgetConnector, best_language
 from translations.catalog import Catalog
 
@@ -161,3 +168,45 @@ def test_a_server_failure_closes_the_socket_without_logging_the_message(caplog: 
             ws.receive_json()
     assert closed.value.code == 1011  # the widget keeps the message queued and resends it after reconnecting
     assert "RuntimeError" in caplog.text and "secret" not in caplog.text
+
+
+def next_push(ws: ClientConnection, timeout: float = 10) -> list[dict[str, Any]]:
+    """The messages of the next push frame (other frames are skipped); TimeoutError if none comes."""
+    while True:
+        frame = json.loads(ws.recv(timeout=timeout))
+        if frame["type"] == "push":
+            return list(frame["messages"])
+
+
+@pytest.mark.usefixtures("open_desk")
+def test_a_hello_with_bot_and_sender_gets_what_staff_write_pushed(live_app: LiveApp) -> None:
+    sender = secrets.token_hex(16)
+    asked = httpx.post(f"{live_app.url}/api/v1/messages",
+                       json={"bot": "residents", "sender": sender, "text": "staff please", "lang": "en"})
+    assert asked.status_code == 200
+    shown = httpx.get(f"{live_app.url}/api/v1/conversations/residents/{sender}").json()["messages"]
+    desk = live_app.components.desk
+    staff = live_app.components.accounts.create_user(f"push-{uuid.uuid4().hex[:10]}", "password-1", "staff",
+                                                     display_name="佐藤", language="ja")
+    [handoff] = [h for h in desk.queue(staff) if h["sender"] == sender]
+    url = live_app.url.replace("http", "ws", 1) + "/ws/chat"
+    with connect(url) as ws:  # as the widget does: pushes start after the newest message it shows
+        ws.send(json.dumps({"type": "hello", "bot": "residents", "sender": sender, "after": shown[-1]["id"]}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "ready"}
+        desk.claim(staff, handoff["id"])
+        [joined] = next_push(ws)
+        desk.post(staff, handoff["id"], "", canned="hello")
+        [written] = next_push(ws)
+    assert joined["role"] == "system" and "佐藤" in joined["text"] and joined["channel"] == "web"
+    assert written["role"] == "staff" and written["text"] == Catalog.load().text("canned.hello", "en")
+    assert (written["reply"]["author"], written["reply"]["speaker"]) == ("佐藤", "staff")
+    assert "translations" not in written["reply"] and "params" not in joined["reply"]  # the desk's own keys stay
+
+    with connect(url) as ws:  # reconnected after the join notice: only what came after it
+        ws.send(json.dumps({"type": "hello", "bot": "residents", "sender": sender, "after": joined["id"]}))
+        assert [m["id"] for m in next_push(ws)] == [written["id"]]
+    with connect(url) as ws:  # without "after": from now on (nothing new was written)
+        ws.send(json.dumps({"type": "hello", "bot": "residents", "sender": sender}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "ready"}
+        with pytest.raises(TimeoutError):
+            next_push(ws, timeout=2.5)
