@@ -167,11 +167,16 @@ class ChannelPolicy:
     max_message_chars: int
 
 
-class DeskError(Exception):
-    """A staff-desk request that cannot be done: ``status`` is the HTTP status, ``code`` a stable id."""
+class ClientError(Exception):
+    """A request that cannot be done as asked: ``status`` is the HTTP status, ``code`` a stable id,
+    ``message`` says what is wrong (the app answers ``{"error": {"code", "message"}}``)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+
+
+class DeskError(ClientError):
+    """A staff-desk request that cannot be done (no such handoff, wrong role, already taken ...)."""

@@ -7,17 +7,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.types import ChannelPolicy
+from bot.types import ChannelPolicy, ClientError
 
 
-class ApiError(Exception):
-    """A client error with a stable ``code`` and a message that says what is wrong."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class ApiError(ClientError):
+    """A client error found by a connector (bad body, unknown bot, unsupported language ...)."""
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -29,7 +23,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Turn API errors, validation errors and bad JSON into the common shape."""
 
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
+        assert isinstance(exc, ClientError)
         return error_response(exc.status, exc.code, exc.message)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -47,7 +41,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return error_response(exc.status_code, "http_error", str(exc.detail))
 
-    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(ClientError, api_error)  # ApiError and the desk's DeskError
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 

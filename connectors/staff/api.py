@@ -28,7 +28,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.protocols import HandoffDesk, HandoffRoom, StaffAuth, StaffDirectory
-from bot.types import DeskError
 from connectors.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -247,10 +246,5 @@ async def _drain(websocket: WebSocket) -> None:
 
 
 async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a desk method in a worker thread (it may translate); DeskError becomes the API's error shape."""
-    try:
-        return await run_in_threadpool(function, *args, **kwargs)
-    except DeskError as error:
-        raise ApiError(error.status, error.code, error.message) from None
-
-
+    """Run a desk method in a worker thread (it may translate); its DeskError becomes the JSON error."""
+    return await run_in_threadpool(function, *args, **kwargs)
