@@ -19,9 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage import models
+from bot.types import DeskError
 
 ROLES = ("staff", "interpreter", "admin")
 SESSION_HOURS = 12
+#: Wrong passwords in a row before the account must wait ``LOCK_MINUTES`` (guessing gets slow).
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
 MIN_PASSWORD_CHARS = 8
 _hasher = PasswordHasher()
 #: Verified against when the user does not exist, so a login takes as long either way.
@@ -81,7 +85,8 @@ class Accounts:
         if unknown:
             raise AccountError(f"unknown language {unknown[0]!r}; use one of {', '.join(self._languages)}")
         values = {"display_name": (display_name or username)[:64], "password_hash": _hasher.hash(password),
-                  "role": role, "language": language, "interprets": list(interprets), "active": True}
+                  "role": role, "language": language, "interprets": list(interprets), "active": True,
+                  "failed_logins": 0, "locked_until": None}
         with self._sessions.begin() as session:
             row = session.scalar(select(models.User).where(models.User.username == username))
             if row is not None and not replace:
@@ -100,14 +105,26 @@ class Accounts:
             return _user(row)
 
     def login(self, username: str, password: str) -> LoginSession | None:
-        """A new session for the right password; None otherwise (same time either way)."""
+        """A new session for the right password; None otherwise (same time either way).
+
+        After ``MAX_FAILED_LOGINS`` wrong passwords in a row the account refuses every login for
+        ``LOCK_MINUTES`` (DeskError 429), so a password cannot be guessed quickly.
+        """
+        now = datetime.now(UTC)
         with self._sessions.begin() as session:
             row = session.scalar(select(models.User).where(models.User.username == username.strip()))
             if row is None or not row.active:
                 _verify(_DUMMY_HASH, password)
                 return None
+            if row.locked_until is not None and _aware(row.locked_until) > now:
+                raise DeskError(429, "too_many_attempts",
+                                f"too many wrong passwords: try again after {LOCK_MINUTES} minutes")
             if not _verify(row.password_hash, password):
+                row.failed_logins = (row.failed_logins or 0) + 1
+                if row.failed_logins >= MAX_FAILED_LOGINS:
+                    row.failed_logins, row.locked_until = 0, now + timedelta(minutes=LOCK_MINUTES)
                 return None
+            row.failed_logins, row.locked_until = 0, None
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hasher.hash(password)
             token = secrets.token_urlsafe(32)
@@ -145,6 +162,10 @@ class Accounts:
             if role is not None:
                 query = query.where(models.User.role == role)
             return [_user(row) for row in session.scalars(query)]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _user(row: models.User) -> StaffUser:

@@ -167,6 +167,9 @@ class User(Base):
     #: Languages an interpreter interprets (besides ``language``).
     interprets: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    #: Wrong passwords in a row; at ``bot.desk.accounts.MAX_FAILED_LOGINS`` the account waits a while.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

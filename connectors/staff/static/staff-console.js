@@ -80,7 +80,9 @@ async function login(event) {
     $("queue-heading").focus();
   } catch (error) {
     const wrong = error.status === 401 || error.status === 422;
-    $("login-error").textContent = wrong ? t("staff.login_failed") : t("staff.login_error");
+    const locked = error.status === 429;
+    $("login-error").textContent = locked ? t("staff.login_locked")
+      : wrong ? t("staff.login_failed") : t("staff.login_error");
     $("password").value = "";
     $("password").focus();
   }

@@ -283,3 +283,14 @@ def test_staff_read_the_bots_earlier_answers_as_curated_in_their_language(desk: 
     desk.client.post(f"/api/v1/handoffs/{handoff_id}/messages", headers=staff, json={"text": "こんにちは"})
     mine = desk.client.get(f"/api/v1/handoffs/{handoff_id}", headers=staff).json()["messages"][-1]
     assert mine["text"] == "こんにちは" and "chào" in mine["sent_text"] and mine["sent_language"] == "vi"
+
+
+def test_guessing_passwords_locks_the_account_for_a_while(desk: Desk) -> None:
+    for _attempt in range(5):
+        wrong = desk.client.post("/api/v1/auth/login", json={"username": "suzuki", "password": "guess-guess"})
+        assert wrong.status_code == 401
+    locked = desk.client.post("/api/v1/auth/login", json={"username": "suzuki", "password": "password-3"})
+    assert locked.status_code == 429 and locked.json()["error"]["code"] == "too_many_attempts"
+    desk.components.accounts.create_user("suzuki", "a-new-password", "staff", replace=True)  # an admin resets it
+    assert desk.login("suzuki", "a-new-password")
+    assert desk.login("sato", "password-1")  # other accounts were never affected

@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("language", sa.String(16), nullable=False),
         sa.Column("interprets", sa.JSON, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("locked_until", _TIME),
         sa.Column("created_at", _TIME, nullable=False),
     )
     op.create_table(
