@@ -21,18 +21,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.protocols import MessageHandler
+from bot.protocols import MessageHandler, ResidentUpdates
 from bot.types import ChannelPolicy, InboundMessage, Reply
 from connectors.errors import ApiError, check_message
 from connectors.kiosk.render import qr_data_uri, render_reply, resume_url, ui_html
 from connectors.static_files import static_file
-from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver
+from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver, transcript_json
 from translations.catalog import Catalog
 from translations.languages import ENDONYMS
 
@@ -229,6 +229,19 @@ class KioskConnector:
                 external_id=request.id, metadata=metadata,
             )
             return await answer(inbound, language)
+
+        @router.get("/api/updates")
+        async def updates(bot: str, sender: str = Query(pattern=SENDER_PATTERN), after: int = 0) -> dict[str, Any]:
+            """Messages from staff and notices, ready for the screen (furigana like everything else)."""
+            check_message(policy, bot, "-", None)
+            if not isinstance(handler, ResidentUpdates):
+                return {"messages": []}
+            entries = await run_in_threadpool(handler.updates, bot, CHANNEL, sender, after)
+            messages = transcript_json(entries)
+            for item in messages:
+                if item["reply"] is not None:
+                    item["rendered"] = (await rendered([item["reply"]], item["language"] or "ja"))[0]
+            return {"messages": messages}
 
         @router.post("/api/end")
         async def end(request: EndRequest) -> dict[str, Any]:

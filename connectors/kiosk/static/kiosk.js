@@ -257,7 +257,8 @@
       node.append(who);
     }
     const text = el("p", "text");
-    text.textContent = reply.text || "";
+    // The server's rendering adds furigana (escaped HTML with <ruby>), as for the bot's answers.
+    if (message.rendered) text.innerHTML = message.rendered.html; else text.textContent = reply.text || "";
     node.append(text);
     if (reply.machine_translated) {
       const note = el("p", "mt", state.ui["widget.machine_translated"]);
@@ -267,7 +268,9 @@
     }
     if (reply.buttons && reply.buttons.length) {
       const row = el("div", "topics");
-      for (const b of reply.buttons) row.append(topicButton({ title: b.title, html: escapeHtml(b.title), payload: b.payload }));
+      const buttons = message.rendered ? message.rendered.buttons
+        : reply.buttons.map((b) => ({ title: b.title, html: escapeHtml(b.title), payload: b.payload }));
+      for (const b of buttons) row.append(topicButton(b));
       node.append(row);
     }
     const log = pushedLog();
@@ -305,8 +308,8 @@
     if (!sender || state.polling || state.resetting) return;
     state.polling = true;
     try {
-      const data = await api(`/api/v1/conversations/${encodeURIComponent(state.bot)}/${encodeURIComponent(sender)}`
-        + `/updates?channel=kiosk&after=${state.after}`);
+      const data = await api(`/kiosk/api/updates?bot=${encodeURIComponent(state.bot)}`
+        + `&sender=${encodeURIComponent(sender)}&after=${state.after}`);
       if (sender !== state.sender) return; // the screen was wiped meanwhile
       for (const message of data.messages || []) {
         if (state.shown.has(message.id)) continue;

@@ -31,11 +31,12 @@ def test_staff_write_to_the_kiosk_until_the_screen_is_wiped_for_the_next_person(
     expect(pushed.locator(".system")).to_contain_text("佐藤")
     staff.write(handoff_id, "いま行きます。少々お待ちください。")
     message = pushed.locator(".staff")
-    expect(message).to_contain_text("いま行きます。少々お待ちください。")
+    expect(message.locator(".text ruby").first).to_be_visible()  # furigana, like every text on the kiosk
+    assert without_readings(message.locator(".text")) == "いま行きます。少々お待ちください。"
     assert without_readings(message.locator(".who")) == "職員 · 佐藤"
     assert float(message.locator(".text").evaluate("node => parseFloat(getComputedStyle(node).fontSize)")) >= 24
     expect(pushed).to_have_attribute("role", "log")  # announced as it arrives
-    assert polled and all(f"/city_hall/{senders[0]}/updates?channel=kiosk&after=" in url for url in polled)
+    assert polled and all(f"/kiosk/api/updates?bot=city_hall&sender={senders[0]}&after=" in url for url in polled)
     screenshot(page, "kiosk-staff-message")
     assert page.console_errors == []
 

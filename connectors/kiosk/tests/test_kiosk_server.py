@@ -148,3 +148,22 @@ def test_kiosk_settings_are_checked() -> None:
         KioskConnector(idle_seconds=1)
     with pytest.raises(ValueError, match="default_location"):
         KioskConnector(default_location="a b")
+
+
+def test_staff_messages_come_with_furigana_and_only_for_the_kiosks_own_sender(kiosk_client: TestClient) -> None:
+    components = kiosk_client.components  # type: ignore[attr-defined]
+    desk = components.engine._services.desk
+    desk.settings = desk.settings.model_copy(update={"always_open": True})
+    sender = session(kiosk_client)["sender"]
+    kiosk_client.post("/kiosk/api/helper", json=recorded("kiosk_helper_request.json") | {"sender": sender})
+    staff = components.accounts.create_user("kiosk-staff", "password-1", "staff", display_name="佐藤")
+    [handoff] = [h for h in components.desk.queue(staff) if h["sender"] == sender]
+    components.desk.claim(staff, handoff["id"])
+    components.desk.post(staff, handoff["id"], "住民票はこちらです")
+    messages = kiosk_client.get("/kiosk/api/updates", params={"bot": "city_hall", "sender": sender}).json()["messages"]
+    assert [m["role"] for m in messages] == ["system", "staff"]
+    assert "<ruby>" in messages[-1]["rendered"]["html"] and messages[-1]["text"] == "住民票はこちらです"
+    newer = kiosk_client.get("/kiosk/api/updates", params={"bot": "city_hall", "sender": sender,
+                                                           "after": messages[-1]["id"]}).json()
+    assert newer["messages"] == []
+    assert kiosk_client.get("/kiosk/api/updates", params={"bot": "city_hall", "sender": "short"}).status_code == 422
