@@ -201,6 +201,10 @@ class WebWidgetConnector:
                     if hello is not None and hello.bot in policy.bots and hello.sender:
                         if pusher is not None:
                             pusher.cancel()
+                        if hello.after is None and isinstance(handler, ResidentUpdates):
+                            # Nothing seen yet: start from now, fixed before "ready" so nothing slips between.
+                            existing = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, 0)
+                            hello = hello.model_copy(update={"after": existing[-1].id if existing else 0})
                         pusher = asyncio.create_task(push_updates(websocket, sending, hello, handler))
                     answer = await answer_frame(raw)
                     async with sending:
@@ -261,11 +265,8 @@ async def push_updates(websocket: WebSocket, sending: asyncio.Lock, hello: ChatF
     """Send the resident what staff write, as it arrives (polling SQL: any server may have stored it)."""
     if not isinstance(handler, ResidentUpdates):
         return
-    cursor = hello.after
+    cursor = hello.after or 0
     try:
-        if cursor is None:  # nothing seen yet: start from now (the widget restores history itself)
-            existing = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, 0)
-            cursor = existing[-1].id if existing else 0
         while True:
             entries = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, cursor)
             if entries:
