@@ -10,14 +10,19 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.config import AppConfig
+
+if TYPE_CHECKING:
+    from bot.desk.accounts import Accounts  # imported lazily: argon2 is not needed by other commands
 
 #: Demo accounts ``yorisoi run`` creates when ``YORISOI_ADMIN_PASSWORD`` is set (see the README).
 DEMO_PASSWORD_ENV = "YORISOI_ADMIN_PASSWORD"
 
 
-def _accounts(config: AppConfig) -> object:
+def _accounts(config: AppConfig) -> Accounts:
     from bot.desk.accounts import Accounts
     from bot.storage.database import create_database_engine, session_factory, upgrade_database
 
@@ -28,10 +33,9 @@ def _accounts(config: AppConfig) -> object:
 
 def cmd_users(args: argparse.Namespace, config: AppConfig) -> int:
     """Create or list console users."""
-    from bot.desk.accounts import AccountError, Accounts
+    from bot.desk.accounts import AccountError
 
     accounts = _accounts(config)
-    assert isinstance(accounts, Accounts)
     if args.action == "list":
         for user in accounts.users():
             interprets = f" interprets {','.join(user.interprets)}" if user.interprets else ""
@@ -58,11 +62,8 @@ def cmd_users(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
-def ensure_demo_users(accounts: object, environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+def ensure_demo_users(accounts: Accounts, environ: Mapping[str, str] = os.environ) -> list[str]:
     """With ``YORISOI_ADMIN_PASSWORD`` set: the demo admin ``admin`` and interpreter ``interpreter`` (created once)."""
-    from bot.desk.accounts import Accounts
-
-    assert isinstance(accounts, Accounts)
     password = environ.get(DEMO_PASSWORD_ENV, "")
     if not password:
         return []

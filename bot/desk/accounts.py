@@ -155,6 +155,13 @@ class Accounts:
         with self._sessions.begin() as session:
             session.execute(delete(models.StaffSession).where(models.StaffSession.token_hash == _token_hash(token)))
 
+    def user(self, username: str) -> StaffUser | None:
+        """The active user called ``username``."""
+        with self._sessions() as session:
+            row = session.scalar(select(models.User).where(models.User.username == username,
+                                                           models.User.active.is_(True)))
+            return None if row is None else _user(row)
+
     def users(self, role: str | None = None) -> list[StaffUser]:
         """Active users, optionally of one role, by username."""
         with self._sessions() as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,8 +74,7 @@ def request_handoff(turn: Turn, kind: str, reason: str | None = None) -> None:
     desk = turn.services.desk
     reason = reason or ("misses" if turn.state.misses else str(turn.message.metadata.get("handoff_reason", "asked")))
     turn.state.misses = 0
-    details = {"kiosk_location": str(turn.message.metadata["kiosk_location"])} \
-        if "kiosk_location" in turn.message.metadata else {}
+    details = _location(turn.message.metadata)
     if desk is None or desk.is_open(turn.bot):
         turn.handoff = HandoffDraft(kind=kind, reason=reason, language=turn.language, details=details)
         turn.state.mode = "handoff"
@@ -184,7 +183,7 @@ def new_ticket(bot: str) -> str:
 def _ticket(turn: Turn, *, phone: str | None = None, message: str | None = None) -> None:
     slots = turn.state.slots
     ticket = new_ticket(turn.bot)
-    details = {"kiosk_location": str(slots["kiosk_location"])} if "kiosk_location" in slots else {}
+    details = _location(slots)
     turn.handoff = HandoffDraft(
         kind=str(slots.get("kind", "staff")), reason=str(slots.get("reason", "asked")), language=turn.language,
         status="callback", ticket=ticket, callback_phone=phone, callback_message=message, details=details)
@@ -199,6 +198,11 @@ def _offer_callback(turn: Turn, hours: str) -> None:
         turn.button("button.leave_message", make_payload("inform", callback="message")),
         turn.button("button.no_thanks", make_payload("handoff_declined")),
     ])
+
+
+def _location(source: Mapping[str, object]) -> dict[str, str]:
+    """The kiosk's location, if the request came from one (kept with the handoff for staff)."""
+    return {"kiosk_location": str(source["kiosk_location"])} if "kiosk_location" in source else {}
 
 
 def _end_callback(turn: Turn) -> None:

@@ -57,8 +57,8 @@ class StaffDesk:
         view = self._open(handoff_id)
         target = user
         if assignee and assignee != user.username:
-            found = next((u for u in self.accounts.users() if u.username == assignee and u.role != "interpreter"), None)
-            if found is None:
+            found = self.accounts.user(assignee)
+            if found is None or found.role == "interpreter":
                 raise DeskError(404, "unknown_user", f"no member of staff called {assignee!r}")
             target = found
         holder = view.assigned_to.username if view.assigned_to is not None else None
@@ -76,7 +76,7 @@ class StaffDesk:
         view = self._open(handoff_id)
         if role not in ("interpreter", "staff"):
             raise DeskError(422, "invalid_role", "role must be interpreter or staff")
-        found = next((u for u in self.accounts.users() if u.username == username), None)
+        found = self.accounts.user(username)
         if found is None:
             raise DeskError(404, "unknown_user", f"no user called {username!r}")
         if role == "interpreter" and found.role != "interpreter":
@@ -194,7 +194,7 @@ class StaffDesk:
 
     def interpreters(self, language: str | None = None) -> list[dict[str, Any]]:
         """Interpreters, those for ``language`` first."""
-        found = [u for u in self.accounts.users("interpreter")]
+        found = self.accounts.users("interpreter")
         found.sort(key=lambda u: (language not in u.interprets and language != u.language, u.username))
         return [u.to_dict() for u in found]
 

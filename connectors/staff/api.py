@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 COOKIE = "yorisoi_staff"
 #: How often a console's WebSocket looks for changes (every server sees every change: it is in SQL).
 POLL_SECONDS = 1.0
-T = TypeVar("T")
 
 
 class LoginRequest(BaseModel):
@@ -150,50 +148,50 @@ class StaffDeskApi:
 
         @router.get("/api/v1/handoffs")
         async def list_handoffs(include_closed: bool = False, user: Any = user_dependency) -> dict[str, Any]:
-            handoffs = await _call(self.queue.queue, user, include_closed=include_closed)
+            handoffs = await run_in_threadpool(self.queue.queue, user, include_closed=include_closed)
             return {"handoffs": handoffs}
 
         @router.get("/api/v1/handoffs/{handoff_id}")
         async def get_room(handoff_id: int, user: Any = user_dependency) -> dict[str, Any]:
-            return await _call(self.rooms.room, user, handoff_id)
+            return await run_in_threadpool(self.rooms.room, user, handoff_id)
 
         @router.get("/api/v1/handoffs/{handoff_id}/messages")
         async def get_messages(handoff_id: int, user: Any = user_dependency) -> dict[str, Any]:
-            return await _call(self.rooms.room, user, handoff_id)
+            return await run_in_threadpool(self.rooms.room, user, handoff_id)
 
         @router.post("/api/v1/handoffs/{handoff_id}/claim")
         async def claim(handoff_id: int, body: ClaimRequest | None = None,
                         user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await _call(self.queue.claim, user, handoff_id, body.user if body else None)}
+            return {"handoff": await run_in_threadpool(self.queue.claim, user, handoff_id, body.user if body else None)}
 
         @router.post("/api/v1/handoffs/{handoff_id}/messages", status_code=201)
         async def post_message(handoff_id: int, body: PostRequest, user: Any = user_dependency) -> dict[str, Any]:
             if not body.canned and not body.text.strip():
                 raise ApiError(422, "empty_message", "write a message or choose a canned reply")
-            message = await _call(self.rooms.post, user, handoff_id, body.text, language=body.language,
+            message = await run_in_threadpool(self.rooms.post, user, handoff_id, body.text, language=body.language,
                                   canned=body.canned)
             return {"message": message}
 
         @router.post("/api/v1/handoffs/{handoff_id}/participants", status_code=201)
         async def add_participant(handoff_id: int, body: ParticipantRequest,
                                   user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await _call(self.queue.invite, user, handoff_id, body.role, body.user)}
+            return {"handoff": await run_in_threadpool(self.queue.invite, user, handoff_id, body.role, body.user)}
 
         @router.post("/api/v1/handoffs/{handoff_id}/notes", status_code=201)
         async def add_note(handoff_id: int, body: NoteRequest, user: Any = user_dependency) -> dict[str, Any]:
-            return await _call(self.rooms.note, user, handoff_id, body.text)
+            return await run_in_threadpool(self.rooms.note, user, handoff_id, body.text)
 
         @router.put("/api/v1/handoffs/{handoff_id}/labels")
         async def set_labels(handoff_id: int, body: LabelsRequest, user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await _call(self.rooms.label, user, handoff_id, body.labels)}
+            return {"handoff": await run_in_threadpool(self.rooms.label, user, handoff_id, body.labels)}
 
         @router.post("/api/v1/handoffs/{handoff_id}/resolve")
         async def resolve(handoff_id: int, user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await _call(self.queue.resolve, user, handoff_id)}
+            return {"handoff": await run_in_threadpool(self.queue.resolve, user, handoff_id)}
 
         @router.get("/api/v1/handoffs/{handoff_id}/transcript")
         async def transcript(handoff_id: int, user: Any = user_dependency) -> PlainTextResponse:
-            text = await _call(self.rooms.transcript, user, handoff_id)
+            text = await run_in_threadpool(self.rooms.transcript, user, handoff_id)
             return PlainTextResponse(text, headers={
                 "Content-Disposition": f'attachment; filename="yorisoi-handoff-{handoff_id}.txt"',
                 "Cache-Control": "no-store"})
@@ -243,8 +241,3 @@ async def _drain(websocket: WebSocket) -> None:
             await websocket.receive_text()
     except (WebSocketDisconnect, RuntimeError):
         return
-
-
-async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a desk method in a worker thread (it may translate); its DeskError becomes the JSON error."""
-    return await run_in_threadpool(function, *args, **kwargs)

@@ -12,7 +12,7 @@ from bot.app import Components
 from bot.storage.models import HandoffRequest, TranslationMemoryEntry
 from bot.types import InboundMessage, TurnResult
 from tests.fakes import RuleNlu
-from tests.shared_fixtures import Clock
+from tests.shared_fixtures import Clock, set_desk_open
 from tests.translations.tiny_argos import build_tiny_package
 from translations.argos_packages import install_package, packages_dir_for
 
@@ -20,12 +20,6 @@ from translations.argos_packages import install_package, packages_dir_for
 def say(components: Components, text: str, language: str | None = None, bot: str = "residents") -> TurnResult:
     return components.engine.handle(InboundMessage(bot=bot, channel="web", sender="resident-0000000000000042",
                                                    text=text, language=language))
-
-
-def open_desk(components: Components) -> None:
-    desk = components.engine._services.desk
-    assert desk is not None
-    desk.settings = desk.settings.model_copy(update={"always_open": True})
 
 
 def handoffs(components: Components) -> list[tuple[str, str, str]]:
@@ -39,7 +33,7 @@ def test_a_sensitive_topic_is_answered_and_handed_to_staff(
     rule_nlu.add("unpaid wages", "consultation_labor")
     components = build(nlu=rule_nlu, now=Clock(datetime.now(UTC)))
     components.config.handoff.__dict__["sensitive_topics"] = ("consultation_labor",)
-    open_desk(components)
+    set_desk_open(components)
     result = say(components, "my boss has unpaid wages", language="en")
     assert result.topic == "consultation_labor"
     assert "labour" in result.replies[0].text.lower() or "labor" in result.replies[0].text.lower()
@@ -52,7 +46,7 @@ def test_asking_for_an_interpreter_queues_an_interpreter_request(
 ) -> None:
     rule_nlu.add("interpreter", "request_interpreter")
     components = build(nlu=rule_nlu, now=Clock(datetime.now(UTC)))
-    open_desk(components)
+    set_desk_open(components)
     result = say(components, "I need an interpreter", language="en")
     assert "asked for an interpreter" in result.replies[0].text
     assert handoffs(components) == [("interpreter", "asked", "queued")]

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from connectors.kiosk.connector import KioskConnector, kiosk_languages
 from connectors.kiosk.render import KIOSK_KEYS, guide_sections, render_reply, resume_url
+from tests.shared_fixtures import set_desk_open
 from translations.catalog import Catalog
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -96,8 +97,7 @@ def helper_call(client: TestClient, **changes: Any) -> tuple[dict[str, Any], str
 
 
 def test_call_a_helper_raises_a_kiosk_handoff_with_the_location(kiosk_client: TestClient) -> None:
-    desk = kiosk_client.components.engine._services.desk  # type: ignore[attr-defined]
-    desk.settings = desk.settings.model_copy(update={"always_open": True})  # staff on duty, whatever the clock
+    set_desk_open(kiosk_client.components)  # type: ignore[attr-defined]  # staff on duty, whatever the clock
     answer, reason, metadata = helper_call(kiosk_client, location="branch-7")
     assert "職員" in answer["replies"][0]["text"]
     assert (reason, metadata["handoff_reason"], metadata["kiosk_location"]) == ("kiosk", "kiosk", "branch-7")
@@ -152,8 +152,7 @@ def test_kiosk_settings_are_checked() -> None:
 
 def test_staff_messages_come_with_furigana_and_only_for_the_kiosks_own_sender(kiosk_client: TestClient) -> None:
     components = kiosk_client.components  # type: ignore[attr-defined]
-    desk = components.engine._services.desk
-    desk.settings = desk.settings.model_copy(update={"always_open": True})
+    set_desk_open(components)
     sender = session(kiosk_client)["sender"]
     kiosk_client.post("/kiosk/api/helper", json=recorded("kiosk_helper_request.json") | {"sender": sender})
     staff = components.accounts.create_user("kiosk-staff", "password-1", "staff", display_name="佐藤")

@@ -10,14 +10,13 @@ from connectors.line import LineSettings
 from connectors.line.push import LinePusher
 from connectors.line.tests.conftest import LineApp, recorded
 from connectors.line.tests.fake_line import FakeLine
+from tests.shared_fixtures import set_desk_open
 
 CITY_USER = "U8f3a2b1c4d5e6f708192a3b4c5d6e7f8"
 
 
 def ask_for_staff(line_app: LineApp) -> int:
-    desk = line_app.components.engine._services.desk
-    assert desk is not None
-    desk.settings = desk.settings.model_copy(update={"always_open": True})
+    set_desk_open(line_app.components)
     payload = copy.deepcopy(recorded("text_message.json"))
     payload["events"][0]["message"]["text"] = "職員と話したい"
     assert line_app.post("city_hall", payload).status_code == 200

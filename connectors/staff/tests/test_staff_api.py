@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from bot.app import Components, create_app
 from bot.types import InboundMessage, TurnResult
 from tests.fakes import RuleNlu
-from tests.shared_fixtures import Clock, install_tiny_mt
+from tests.shared_fixtures import Clock, install_tiny_mt, set_desk_open
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
@@ -29,9 +29,7 @@ RESIDENT = "resident-vi-000000000001"
 
 def close_the_desk(desk: Desk) -> None:
     """Sunday night in Tokyo, with the desk's hours from the profile again."""
-    resident_desk = desk.components.engine._services.desk
-    assert resident_desk is not None
-    resident_desk.settings = resident_desk.settings.model_copy(update={"always_open": False})
+    set_desk_open(desk.components, False)
     desk.clock.moment = SUNDAY_NIGHT
 
 
@@ -65,9 +63,7 @@ def desk(build: Callable[..., Components], rule_nlu: RuleNlu, database_url: str,
     clock = Clock(datetime.now(UTC))
     rule_nlu.add("chào", "greet")
     components = build(database_url, nlu=rule_nlu, now=clock)
-    resident_desk = components.engine._services.desk
-    assert resident_desk is not None
-    resident_desk.settings = resident_desk.settings.model_copy(update={"always_open": True})
+    set_desk_open(components)
     install_tiny_mt(tiny_mt_archives, components.config.data_path)
     accounts = components.accounts
     accounts.create_user("sato", "password-1", "staff", display_name="佐藤", language="ja")

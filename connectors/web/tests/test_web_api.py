@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from bot.app import Components, create_app
 from bot.types import InboundMessage
 from tests.fakes import RuleNlu
+from tests.shared_fixtures import set_desk_open
 
 
 def post(client: TestClient, **body: object) -> tuple[int, dict[str, object]]:
@@ -65,9 +66,7 @@ def test_malformed_json_and_huge_bodies(client: TestClient) -> None:
 def desk_app(build: Callable[..., Components], rule_nlu: RuleNlu) -> Iterator[tuple[TestClient, Components]]:
     """A client and the components of an app whose staff desk is open whatever the clock says."""
     components = build(nlu=rule_nlu)
-    resident_desk = components.engine._services.desk
-    assert resident_desk is not None
-    resident_desk.settings = resident_desk.settings.model_copy(update={"always_open": True})
+    set_desk_open(components)
     with TestClient(create_app(components.config, components=components)) as test_client:
         yield test_client, components
 
