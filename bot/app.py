@@ -1,7 +1,8 @@
 """The app factory: everything is built here from a validated configuration.
 
 Importing this module does nothing; :func:`create_app` (used by ``yorisoi run`` and
-the tests) builds the store, NLU, knowledge base, catalogs, engine and connectors.
+the tests) builds the store, NLU, knowledge base, catalogs, engine and channels. Channels are
+plugins (``bot.channels``): every installed one is built from its ``connectors:`` section.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,24 +22,38 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from bot.config import AppConfig
+from bot.channels import (
+    Channel,
+    ChannelConfigError,
+    ChannelContext,
+    ChannelKind,
+    enabled_channel_names,
+    installed_channels,
+)
+from bot.config import AppConfig, ConfigError
 from bot.desk.accounts import Accounts
 from bot.desk.outbox import Outbox
 from bot.desk.resident import ResidentDesk
 from bot.desk.service import StaffDesk
 from bot.desk.store import DeskStore
+from bot.effect_worker import EffectWorker
+from bot.effects import EffectHandler, EffectRegistry, plugin_effects
 from bot.engine import DialogueEngine
 from bot.forms import default_forms
-from bot.protocols import Connector, PushChannel, Understanding
-from bot.skills import default_skills
+from bot.http_errors import error_response, install_error_handlers
+from bot.protocols import TopicSearch, Understanding
+from bot.secrets import SecretVault, load_key
+from bot.secure_forms import SecureForms
+from bot.skill_registry import Skill, SkillRegistry, plugin_skills
+from bot.skills import builtin_skills
 from bot.storage.database import create_database_engine, session_factory, upgrade_database
+from bot.storage.effects import EffectStore
+from bot.storage.secure_forms import SecureFormStore
 from bot.storage.store import SqlStore
+from bot.storage.turns import TurnQueueStore
 from bot.topics import TopicContract
 from bot.turn import Services
 from bot.types import ChannelPolicy
-from connectors.errors import error_response, install_error_handlers
-from connectors.rasa.channel import RasaRestConnector
-from connectors.web.api import WebApiConnector
 from knowledge.base import CuratedKnowledgeBase
 from knowledge.profile import CityProfile
 from translations.catalog import Catalog
@@ -63,20 +78,24 @@ class Components:
     engine: DialogueEngine
     accounts: Accounts
     desk: StaffDesk
+    worker: EffectWorker
+    secure_forms: SecureForms
 
 
 def build_components(
     config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True,
     content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None, retrieval: bool = False,
-    now: Callable[[], datetime] | None = None,
+    now: Callable[[], datetime] | None = None, skills: Iterable[Skill] = (), effects: Iterable[EffectHandler] = (),
+    search: TopicSearch | None = None,
 ) -> Components:
     """Build and wire everything for ``config``.
 
     ``nlu`` replaces the trained model and ``content`` the KB, catalogs and contract read
     from disk (tests share them; they are never modified). ``retrieval`` starts building the
-    KB search indexes in the background (the server does; it only changes which topics a
-    "did you mean ...?" offers, never the topic decided). ``now`` replaces the clock of the staff
-    desk (business hours, waiting times) in tests.
+    KB search indexes in the background (the server does; ``search`` replaces them in tests); they only
+    change which topics a "did you mean ...?" offers, never the topic decided. ``now`` replaces the clock of the staff
+    desk (business hours, waiting times) in tests. ``skills`` and ``effects`` are registered before
+    the plugins' and the built-in ones (tests and embedding applications add their own this way).
     """
     clock = now or (lambda: datetime.now(UTC))
     database = create_database_engine(config.resolved_database_url)
@@ -98,17 +117,24 @@ def build_components(
     accounts = Accounts(sessions, languages=config.languages)
     desk = StaffDesk(desk_store, accounts, catalog, pipeline, config.languages, detect=_language_detector(nlu),
                      now=clock, curated=_curated_answers(services))
-    search = None
-    if retrieval and config.knowledge.retrieval:
+    if search is None and retrieval and config.knowledge.retrieval:
         from bot.kb_search import KbSearch
 
-        search = KbSearch(config.bots, config.data_path / "cache")
-        search.start()
+        kb_search = KbSearch(config.bots, config.data_path / "cache")
+        kb_search.start()
+        search = kb_search
+    vault = SecretVault(sessions, load_key(config.data_path))
+    worker = EffectWorker(EffectStore(sessions), EffectRegistry([*effects, *plugin_effects()]),
+                          lambda: engine.catalog, secrets=vault)
+    registry = SkillRegistry([*skills, *plugin_skills(), *builtin_skills()],
+                           enabled={bot: cfg.skills for bot, cfg in config.bots.items()})
     engine = DialogueEngine(
-        store=store, followers=store, nlu=nlu, services=services, skills=default_skills(), forms=default_forms(),
-        search=search,
+        store=store, followers=store, queue=TurnQueueStore(sessions), nlu=nlu, services=services, skills=registry,
+        forms=default_forms(), search=search, runner=config.dialogue.runner_settings(),
+        committed=lambda turn: worker.wake() if turn.effects else None,
     )
-    return Components(config, database, store, knowledge, catalog, nlu, engine, accounts, desk)
+    secure_forms = SecureForms(SecureFormStore(sessions), vault, engine, lambda: engine.catalog)
+    return Components(config, database, store, knowledge, catalog, nlu, engine, accounts, desk, worker, secure_forms)
 
 
 def translation_pipeline(config: AppConfig, sessions: Any) -> Any:
@@ -158,61 +184,60 @@ def reload_knowledge(components: Components) -> dict[str, object]:
                         contract=contract, desk=ResidentDesk(components.desk.store, profile, components.config.handoff,
                                                           now=components.desk.now),
                         translator=components.desk.pipeline)
-    components.engine.replace_knowledge(services, nlu)
-    components.desk.curated = _curated_answers(services)
+    components.engine.replace_knowledge(services, nlu)  # channels read the catalog through the engine
+    components.desk.catalog, components.desk.curated = catalog, _curated_answers(services)
     components.knowledge, components.catalog, components.nlu = knowledge, catalog, nlu
     return {"entries": {bot: len(knowledge.topics(bot)) for bot in components.config.bots}}
 
 
-def connectors_for(config: AppConfig, environ: Mapping[str, str] | None = None) -> list[Connector]:
-    """The enabled connectors (LINE credentials are read from the environment)."""
-    enabled: list[Connector] = []
-    channels = config.connectors
-    if channels.web.enabled:
-        from connectors.web.widget import WebWidgetConnector
+def channel_policy(config: AppConfig) -> ChannelPolicy:
+    """What every channel checks before handing a message to the engine."""
+    return ChannelPolicy(
+        bots=tuple(config.bots), languages=config.languages, default_language=config.default_language,
+        max_message_chars=config.dialogue.max_message_chars,
+    )
 
-        kiosk_path = "/kiosk" if channels.kiosk.enabled else None
-        enabled += [WebApiConnector(), WebWidgetConnector(default_bot=channels.web.default_bot, kiosk_path=kiosk_path)]
-    if channels.kiosk.enabled:
-        from connectors.kiosk.connector import KioskConnector
 
-        kiosk = channels.kiosk
-        enabled.append(KioskConnector(
-            idle_seconds=kiosk.idle_seconds, warning_seconds=kiosk.warning_seconds, languages=kiosk.languages,
-            public_url=kiosk.public_url, default_location=kiosk.default_location,
-        ))
-    if config.connectors.rasa.enabled:
-        enabled.append(RasaRestConnector())
-    if config.connectors.line.enabled:
-        from connectors.line import LineConnector, LineSettings
+def channels_for(config: AppConfig, parts: Components, environ: Mapping[str, str] | None = None) -> list[Channel]:
+    """Every installed channel its ``connectors:`` section does not disable, built from that section.
 
-        enabled.append(LineConnector(LineSettings.from_env(os.environ if environ is None else environ, config.bots)))
-    return enabled
+    A bad section (or a section of a channel that is not installed) raises :class:`ConfigError`.
+    """
+    try:
+        installed = installed_channels()
+        names = enabled_channel_names(installed, config.connectors)
+        context = ChannelContext(
+            handler=parts.engine, policy=channel_policy(config), catalog=lambda: parts.engine.catalog,
+            environ=os.environ if environ is None else environ, enabled=frozenset(names),
+            public_https=config.server.public_https, accounts=parts.accounts, desk=parts.desk,
+            secure_forms=getattr(parts, "secure_forms", None),
+        )
+        return [installed[name].from_config(config.connectors.get(name, {}), context) for name in names]
+    except ChannelConfigError as error:
+        raise ConfigError(str(error)) from None
 
 
 def create_app(config: AppConfig, *, components: Components | None = None) -> FastAPI:
     """The HTTP application for ``config``."""
     parts = components or build_components(config)
-    connectors = connectors_for(config)
-    pushers: dict[str, PushChannel] = {}
-    for connector in connectors:
-        make_pusher = getattr(connector, "pusher", None)
-        if make_pusher is not None:
-            pusher = make_pusher()
-            pushers[pusher.channel] = pusher
+    channels = channels_for(config, parts)
+    pushing = [channel for channel in channels if channel.kind is ChannelKind.PLATFORM]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Staff messages to channels that push (LINE) leave through the outbox; browsers poll.
-        worker = None
-        if pushers:
-            outbox = Outbox(parts.store.sessions, pushers, audience=parts.engine)
-            worker = asyncio.create_task(outbox.run_forever())
+        # Staff messages, effect results and recovered answers to channels that push (LINE) leave through
+        # the outbox; browsers fetch theirs. Effects are performed in-process; the sweep answers what a
+        # killed process left behind.
+        tasks = [asyncio.create_task(parts.worker.run_forever()),
+                 asyncio.create_task(_sweep_forever(parts.engine, config.dialogue.sweep_after_seconds))]
+        if pushing:
+            outbox = Outbox(parts.store.sessions, pushing, audience=parts.engine)
+            tasks.append(asyncio.create_task(outbox.run_forever()))
         try:
             yield
         finally:
-            if worker is not None:
-                worker.cancel()
+            for task in tasks:
+                task.cancel()
 
     app = FastAPI(title="Yorisoi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json",
                   lifespan=lifespan)
@@ -238,20 +263,21 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "bots": list(config.bots)})
 
-    policy = ChannelPolicy(
-        bots=tuple(config.bots), languages=config.languages, default_language=config.default_language,
-        max_message_chars=config.dialogue.max_message_chars,
-    )
-    for connector in connectors:
-        app.include_router(connector.router(parts.engine, policy))
-    from connectors.staff.api import StaffDeskApi
-
-    app.include_router(StaffDeskApi(parts.accounts, parts.desk,
-                                    secure_cookie=config.server.public_https).router())
-    from connectors.staff.console import StaffConsole
-
-    app.include_router(StaffConsole(bots=tuple(config.bots)).router())
+    for channel in channels:
+        app.include_router(channel.router())
     return app
+
+
+async def _sweep_forever(engine: DialogueEngine, interval: float) -> None:
+    """Answer messages left unanswered, at start-up and then every ``interval`` seconds."""
+    while True:
+        try:
+            await run_in_threadpool(engine.runner.sweep)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database restarts, say: try again next round
+            log.warning("recovery sweep failed: %s", type(error).__name__)
+        await asyncio.sleep(max(0.5, interval / 2))
 
 
 def _is_admin(request: Request) -> bool:

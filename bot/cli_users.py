@@ -14,12 +14,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.config import AppConfig
+from bot.enums import ACCOUNT_ROLES, Role
 
 if TYPE_CHECKING:
     from bot.desk.accounts import Accounts  # imported lazily: argon2 is not needed by other commands
 
 #: Demo accounts ``yorisoi run`` creates when ``YORISOI_ADMIN_PASSWORD`` is set (see the README).
 DEMO_PASSWORD_ENV = "YORISOI_ADMIN_PASSWORD"
+#: ``--role`` choices, in the order the help lists them.
+ROLE_CHOICES = tuple(role.value for role in Role if role in ACCOUNT_ROLES)
 
 
 def _accounts(config: AppConfig) -> Accounts:
@@ -53,7 +56,7 @@ def cmd_users(args: argparse.Namespace, config: AppConfig) -> int:
             return 2
     languages = tuple(code.strip() for code in (args.interprets or "").split(",") if code.strip())
     try:
-        user = accounts.create_user(args.username, password, args.role, display_name=args.display_name,
+        user = accounts.create_user(args.username, password, Role(args.role), display_name=args.display_name,
                                     language=args.language, interprets=languages, replace=args.replace)
     except AccountError as error:
         print(f"yorisoi users create: {error}", file=sys.stderr)
@@ -70,10 +73,10 @@ def ensure_demo_users(accounts: Accounts, environ: Mapping[str, str] = os.enviro
     existing = {user.username for user in accounts.users()}
     created = []
     if "admin" not in existing:
-        accounts.create_user("admin", password, "admin", display_name="管理者 (admin)", language="ja")
+        accounts.create_user("admin", password, Role.ADMIN, display_name="管理者 (admin)", language="ja")
         created.append("admin")
     if "interpreter" not in existing:
-        accounts.create_user("interpreter", password, "interpreter", display_name="通訳 (interpreter)",
+        accounts.create_user("interpreter", password, Role.INTERPRETER, display_name="通訳 (interpreter)",
                              language="ja", interprets=("en", "vi", "zh-Hans", "pt", "ne"))
         created.append("interpreter")
     return created
@@ -85,7 +88,7 @@ def register_user_commands(commands: argparse._SubParsersAction) -> None:
     actions = users.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create an account (the first admin, staff, interpreters)")
     create.add_argument("username")
-    create.add_argument("--role", choices=("staff", "interpreter", "admin"), required=True)
+    create.add_argument("--role", choices=ROLE_CHOICES, required=True)
     create.add_argument("--display-name", help="the name residents and colleagues see (default: the username)")
     create.add_argument("--language", default="ja", help="the language the user reads and writes (default ja)")
     create.add_argument("--interprets", help="interpreters: comma-separated languages, e.g. vi,en")

@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config_loader import ConfigFileError, LoadedYaml, load_yaml_with_lines
-from nlu.types import ALL_LANGUAGES
+from languages import ALL_CODES
 
-#: Languages the platform knows how to talk in (BCP 47); the NLU owns the list.
-SUPPORTED_LANGUAGES: tuple[str, ...] = ALL_LANGUAGES
+if TYPE_CHECKING:
+    from bot.turn_runner import RunnerSettings
+
+#: Languages the platform knows how to talk in (BCP 47); the :mod:`languages` registry owns the list.
+SUPPORTED_LANGUAGES: tuple[str, ...] = ALL_CODES
 BotName = Literal["city_hall", "residents", "library"]
 BOT_NAMES: tuple[str, ...] = ("city_hall", "residents", "library")
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yml"
@@ -38,6 +41,8 @@ class BotConfig(_Strict):
     topic_groups: tuple[str, ...] = Field(min_length=1)
     #: Topics offered as buttons on the start menu (and first on the kiosk).
     menu: tuple[str, ...] = ()
+    #: Registered skills this bot uses, by name (None: every registered skill).
+    skills: tuple[str, ...] | None = None
 
 
 class NluConfig(_Strict):
@@ -67,6 +72,17 @@ class DialogueConfig(_Strict):
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     misses_before_staff_offer: int = Field(default=2, ge=1, le=10)
     max_message_chars: int = Field(default=5000, ge=1, le=100_000)
+    #: One process answers a conversation at a time, holding its lease this long (renewed per message).
+    turn_lease_seconds: float = Field(default=30.0, ge=0.5, le=600)
+    #: Messages left unanswered this long (a killed process) are answered by the recovery sweep.
+    sweep_after_seconds: float = Field(default=30.0, ge=0.5, le=3600)
+
+    def runner_settings(self) -> RunnerSettings:
+        """The turn runner's timings."""
+        from bot.turn_runner import RunnerSettings  # the runner's module is heavier than reading config
+
+        return RunnerSettings(lease_seconds=self.turn_lease_seconds, sweep_after_seconds=self.sweep_after_seconds,
+                              wait_seconds=max(60.0, 4 * self.turn_lease_seconds))
 
 
 class HandoffConfig(_Strict):
@@ -82,56 +98,13 @@ class HandoffConfig(_Strict):
     always_open: bool = False
 
 
-class WebConnectorConfig(_Strict):
-    """The REST/WebSocket API, the embeddable widget and the demo page."""
-
-    enabled: bool = True
-    #: Bot shown on the demo page without ``?bot=`` (default: the first bot).
-    default_bot: str | None = None
-
-
-class KioskConnectorConfig(_Strict):
-    """Touch-screen kiosks at community centres (``/kiosk/{bot}?location=...``)."""
-
-    enabled: bool = True
-    #: Seconds without a touch before the screen and the session are wiped for the next person.
-    idle_seconds: int = Field(default=90, ge=3, le=3600)
-    #: The countdown shown before the wipe, with a "continue" button.
-    warning_seconds: int = Field(default=15, ge=1, le=600)
-    #: Language buttons (default: every configured language; ja, ja-x-easy and en first).
-    languages: tuple[str, ...] | None = None
-    #: Public address for the "continue on your phone" QR code (default: the address the kiosk uses).
-    public_url: str | None = None
-    default_location: str | None = None
-
-
-class RasaConnectorConfig(_Strict):
-    """Rasa's REST channel, so existing Rasa web clients keep working."""
-
-    enabled: bool = True
-
-
-class LineConnectorConfig(_Strict):
-    """LINE: one official account per bot; credentials come from LINE_<BOT>_CHANNEL_SECRET and
-    LINE_<BOT>_ACCESS_TOKEN (bots without both are not served), the API host from LINE_API_BASE."""
-
-    enabled: bool = True
-
-
-class ConnectorsConfig(_Strict):
-    """Channels this deployment serves."""
-
-    web: WebConnectorConfig = WebConnectorConfig()
-    rasa: RasaConnectorConfig = RasaConnectorConfig()
-    line: LineConnectorConfig = LineConnectorConfig()
-    kiosk: KioskConnectorConfig = KioskConnectorConfig()
-
-
 class ServerConfig(_Strict):
     """Where ``yorisoi run`` listens by default."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: The address residents reach this server at (secure-form links); "" or unset: relative links.
+    public_url: str | None = None
     #: Served over HTTPS (behind a proxy): the console's session cookie is then marked Secure.
     public_https: bool = False
 
@@ -154,7 +127,9 @@ class AppConfig(_Strict):
     dialogue: DialogueConfig = DialogueConfig()
     handoff: HandoffConfig = HandoffConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
-    connectors: ConnectorsConfig = ConnectorsConfig()
+    #: One section per channel, validated by the channel itself (``bot.channels``); ``enabled: false`` turns
+    #: an installed channel off.
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     server: ServerConfig = ServerConfig()
     logging: LoggingConfig = LoggingConfig()
     #: Folder the relative paths of this file are resolved against (not a key of the file).
@@ -188,11 +163,6 @@ class AppConfig(_Strict):
     def _default_language_configured(self) -> AppConfig:
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not in languages")
-        kiosk_languages = self.connectors.kiosk.languages or ()
-        if any(code not in self.languages for code in kiosk_languages):
-            raise ValueError("connectors.kiosk.languages must be configured languages")
-        if self.connectors.web.default_bot not in (None, *self.bots):
-            raise ValueError("connectors.web.default_bot must be a configured bot")
         return self
 
     @property

@@ -1,120 +1,56 @@
-"""Forms: slot filling with per-slot validation, re-prompts and cancellation.
+"""Forms: the engine's API (:mod:`bot.form_engine`) and the forms every deployment has.
 
-A form keeps its progress in the conversation state (``active_form`` and
-``slots``), so it survives a server restart and works behind a load balancer.
+The handler chain calls :func:`handle_active_form` while a form waits for a slot and
+:func:`start_form` when a topic is a form; :func:`default_forms` lists the forms by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
+from bot.desk.resident import HANDOFF_CALLBACK
+from bot.form_engine import (
+    FORM_ENDING_TOPICS,
+    INTERRUPTING_TOPICS,
+    MAX_ATTEMPTS,
+    SECRET_SUBMITTED,
+    Extracted,
+    Form,
+    Slot,
+    cancel_form,
+    form_values,
+    handle_active_form,
+    next_slot,
+    reprompt,
+    sealed_id,
+    secure_form_url,
+    staff_button,
+    start_form,
+)
 from bot.payloads import make_payload
 from bot.turn import Turn
 from bot.types import Button
 
-#: Topics that interrupt a form instead of being taken as a slot answer.
-INTERRUPTING_TOPICS = frozenset({"restart", "change_language", "talk_to_staff", "request_interpreter", "goodbye"})
-MAX_ATTEMPTS = 3
-_ATTEMPTS = "_attempts"
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One piece of information a form asks for.
-
-    ``extract`` finds a valid value in the turn (None when there is none);
-    ``choices`` are offered as buttons with the prompt.
-    """
-
-    name: str
-    prompt_key: str
-    invalid_key: str
-    extract: Callable[[Turn], str | None]
-    choices: Callable[[Turn], tuple[Button, ...]]
-
-
-@dataclass(frozen=True)
-class Form:
-    """A task that needs several slots before it can be done."""
-
-    name: str
-    slots: tuple[Slot, ...]
-    submit: Callable[[Turn, Mapping[str, str]], None]
-
-
-def start_form(turn: Turn, form: Form) -> None:
-    """Begin ``form``, taking any slot values already present in the message."""
-    turn.state.active_form = form.name
-    turn.state.slots = {}
-    _fill_and_advance(turn, form, first_turn=True)
-
-
-def continue_form(turn: Turn, form: Form) -> bool:
-    """Feed the message to the active form.
-
-    Returns False, changing nothing, when the message is not an answer to the
-    form's question but clearly about something else (another topic, or
-    restart / change language / staff); the engine then handles that instead.
-    """
-    slot = _next_slot(turn, form)
-    if slot is not None and slot.extract(turn) is None and _confidently_elsewhere(turn, form.name):
-        return False
-    _fill_and_advance(turn, form, first_turn=False)
-    return True
-
-
-def reprompt(turn: Turn, form: Form) -> None:
-    """Ask the current slot's question again (e.g. after the language changed)."""
-    slot = _next_slot(turn, form)
-    if slot is not None:
-        turn.say(slot.prompt_key, buttons=slot.choices(turn))
-
-
-def cancel_form(turn: Turn) -> None:
-    """Forget the active form."""
-    turn.state.active_form = None
-    turn.state.slots = {}
-
-
-def _fill_and_advance(turn: Turn, form: Form, *, first_turn: bool) -> None:
-    turn.topic = form.name
-    slot = _next_slot(turn, form)
-    if slot is not None:
-        value = slot.extract(turn)
-        if value is not None:
-            turn.state.slots[slot.name] = value
-            turn.state.slots.pop(_ATTEMPTS, None)
-        elif not first_turn:
-            attempts = int(turn.state.slots.get(_ATTEMPTS, 0)) + 1
-            if attempts >= MAX_ATTEMPTS:
-                cancel_form(turn)
-                staff = turn.button("button.talk_to_staff", make_payload("talk_to_staff"))
-                turn.say("form.retry_limit", buttons=[staff])
-                return
-            turn.state.slots[_ATTEMPTS] = attempts
-            turn.say(slot.invalid_key, buttons=slot.choices(turn))
-            return
-    slot = _next_slot(turn, form)
-    if slot is not None:
-        turn.say(slot.prompt_key, buttons=slot.choices(turn))
-        return
-    values = {name: str(value) for name, value in turn.state.slots.items() if name != _ATTEMPTS}
-    cancel_form(turn)
-    form.submit(turn, values)
-
-
-def _next_slot(turn: Turn, form: Form) -> Slot | None:
-    return next((slot for slot in form.slots if slot.name not in turn.state.slots), None)
-
-
-def _confidently_elsewhere(turn: Turn, form_topic: str) -> bool:
-    understood = turn.understood
-    return (
-        understood.topic not in ("out_of_scope", form_topic)
-        and not understood.ambiguous
-        and (understood.topic in INTERRUPTING_TOPICS or understood.confidence >= 0.5)
-    )
+__all__ = [
+    "FORM_ENDING_TOPICS",
+    "GARBAGE_COLLECTION_DAY",
+    "INTERRUPTING_TOPICS",
+    "MAX_ATTEMPTS",
+    "SECRET_SUBMITTED",
+    "Extracted",
+    "Form",
+    "Slot",
+    "cancel_form",
+    "default_forms",
+    "form_values",
+    "handle_active_form",
+    "next_slot",
+    "reprompt",
+    "sealed_id",
+    "secure_form_url",
+    "staff_button",
+    "start_form",
+]
 
 
 # --- garbage collection day: the district slot -------------------------------------------
@@ -162,5 +98,5 @@ GARBAGE_COLLECTION_DAY = Form(
 
 
 def default_forms() -> dict[str, Form]:
-    """Forms every deployment has, by topic id."""
-    return {form.name: form for form in (GARBAGE_COLLECTION_DAY,)}
+    """Forms every deployment has, by name (a form named after a topic is started by that topic)."""
+    return {form.name: form for form in (GARBAGE_COLLECTION_DAY, HANDOFF_CALLBACK)}

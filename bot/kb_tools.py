@@ -16,11 +16,12 @@ from bot.config_loader import ConfigFileError, LoadedYaml, load_yaml_with_lines
 from bot.topics import TopicContract
 from knowledge.entries import DATA_DIR
 from knowledge.profile import CityProfile
+from languages import ALL_CODES
 
-#: Languages every answer is curated in; others (e.g. my) fall back to English.
-CURATED_LANGUAGES: tuple[str, ...] = (
-    "ja", "ja-x-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", "pt", "es", "id", "th",
-)
+#: Languages whose answers are not curated yet: they fall back to English (see ``languages.fallback_chain``).
+UNCURATED_LANGUAGES: frozenset[str] = frozenset({"my"})
+#: Languages every answer is curated in: every registered language but :data:`UNCURATED_LANGUAGES`.
+CURATED_LANGUAGES: tuple[str, ...] = tuple(code for code in ALL_CODES if code not in UNCURATED_LANGUAGES)
 REQUIRED_FIELDS = ("id", "title", "questions", "answer")
 KNOWN_FIELDS = frozenset({*REQUIRED_FIELDS, "category", "links", "related", "last_reviewed",
                           "machine_translated", "needs_review"})

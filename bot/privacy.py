@@ -58,11 +58,12 @@ def install_masking(logger: logging.Logger | None = None) -> None:
             handler.addFilter(MaskingFilter())
 
 
-_SECRET_IN_PATH = re.compile(r"(/api/v1/conversations/[^/\s]+/|[?&]resume=)[^\s&\"]+")
+_SECRET_IN_PATH = re.compile(r"(/api/v1/conversations/[^/\s]+/|[?&]resume=|/secure/)[^\s&\"]+")
 
 
 class AccessLogFilter(logging.Filter):
-    """Redact conversation secrets (sender ids in transcript URLs and ``?resume=``) from access logs."""
+    """Redact conversation secrets from access logs: sender ids in transcript URLs, ``?resume=``, and the
+    tokens of secure form links (``/secure/<token>``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments in place; never drops a record."""

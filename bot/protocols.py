@@ -7,11 +7,23 @@ database, a fake in tests, another NLU) without touching the engine.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter
 
+from bot.desk.views import (
+    CannedReply,
+    HandoffSummary,
+    LoginSession,
+    NoteView,
+    RoomMessage,
+    RoomView,
+    StaffUser,
+    UserProfile,
+)
+from bot.enums import Role
+from bot.records import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, PendingTurn, TurnOutcome
 from bot.types import ChannelPolicy, InboundMessage, Reply, TranscriptEntry, TurnResult
 
 
@@ -59,26 +71,51 @@ class Connector(Protocol):
 
 
 class Store(Protocol):
-    """Conversation persistence used by the engine."""
+    """Conversation persistence used by the engine (``bot.storage.store.SqlStore``; a fake in ``bot.fakes``)."""
 
-    def record_inbound(self, message: InboundMessage) -> Any:
-        """Store a message before processing; returns an ``InboundRecord``."""
+    def record_inbound(self, message: InboundMessage) -> InboundRecord:
+        """Store a message before processing (a known ``external_id`` is a duplicate)."""
         ...
 
-    def load_state(self, conversation_id: str) -> Any:
-        """The conversation's ``DialogueState``."""
+    def load_state(self, conversation_id: str) -> DialogueState:
+        """The conversation's state (a fresh one for a new conversation)."""
         ...
 
-    def complete_turn(self, turn: Any) -> None:
-        """Write a turn's outcome atomically (``CompletedTurn``)."""
+    def complete_turn(self, turn: CompletedTurn) -> None:
+        """Write a turn's outcome atomically; raise ``StateConflict`` when the state changed meanwhile."""
         ...
 
-    def fail_turn(self, message_id: int, reason: str) -> None:
-        """Mark an inbound message as failed, keeping it."""
+    def fail_turn(self, message_id: int, reason: str, apology: OutboundDraft | None = None,
+                  *, detached: bool = False) -> None:
+        """Mark an inbound message as failed, keeping it, and store the apology it is answered with."""
         ...
 
     def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
         """All messages of a sender with a bot."""
+        ...
+
+
+class TurnQueue(Protocol):
+    """One turn at a time per conversation (``bot.storage.turns.TurnQueueStore``; a fake in ``bot.fakes``)."""
+
+    def acquire(self, conversation_id: str, owner: str, seconds: float) -> bool:
+        """Take or renew the conversation's lease; False while another owner holds it."""
+        ...
+
+    def release(self, conversation_id: str, owner: str) -> bool:
+        """Give the lease up; True when a message is still waiting."""
+        ...
+
+    def begin_next(self, conversation_id: str) -> PendingTurn | None:
+        """The oldest unanswered message, its attempt counted."""
+        ...
+
+    def outcome(self, message_id: int) -> TurnOutcome | None:
+        """A stored message's status and the replies stored for it."""
+        ...
+
+    def unanswered(self, older_than: timedelta, limit: int = 100) -> list[str]:
+        """Conversations with a message left unanswered longer than ``older_than`` and no live lease."""
         ...
 
 
@@ -148,12 +185,12 @@ class ResidentUpdates(Protocol):
 class StaffAuth(Protocol):
     """Console logins (``bot.desk.accounts.Accounts``)."""
 
-    def login(self, username: str, password: str) -> Any:
-        """A ``LoginSession`` (``.token``, ``.user``) for the right password, else None."""
+    def login(self, username: str, password: str) -> LoginSession | None:
+        """A new session for the right password, else None."""
         ...
 
-    def user_for_token(self, token: str) -> Any:
-        """The ``StaffUser`` of a valid session token, else None."""
+    def user_for_token(self, token: str) -> StaffUser | None:
+        """The user of a valid session token, else None."""
         ...
 
     def logout(self, token: str) -> None:
@@ -164,23 +201,23 @@ class StaffAuth(Protocol):
 class HandoffDesk(Protocol):
     """The queue (``bot.desk.service.StaffDesk``); methods raise ``bot.types.DeskError``."""
 
-    def queue(self, user: Any, *, include_closed: bool = False) -> list[dict[str, Any]]:
+    def queue(self, user: StaffUser, *, include_closed: bool = False) -> list[HandoffSummary]:
         """Handoffs ``user`` may see."""
         ...
 
-    def claim(self, user: Any, handoff_id: int, assignee: str | None = None) -> dict[str, Any]:
+    def claim(self, user: StaffUser, handoff_id: int, assignee: str | None = None) -> HandoffSummary:
         """Take (or assign) a handoff."""
         ...
 
-    def invite(self, user: Any, handoff_id: int, role: str, username: str) -> dict[str, Any]:
-        """Bring an interpreter into the room."""
+    def invite(self, user: StaffUser, handoff_id: int, role: Role, username: str) -> HandoffSummary:
+        """Bring an interpreter (or another member of staff) into the room."""
         ...
 
-    def resolve(self, user: Any, handoff_id: int) -> dict[str, Any]:
+    def resolve(self, user: StaffUser, handoff_id: int) -> HandoffSummary:
         """Close it; the bot takes over and asks for a rating."""
         ...
 
-    def fingerprint(self, user: Any) -> str:
+    def fingerprint(self, user: StaffUser) -> str:
         """Changes when anything in the console changes (live updates)."""
         ...
 
@@ -188,24 +225,24 @@ class HandoffDesk(Protocol):
 class HandoffRoom(Protocol):
     """One handoff's conversation (``bot.desk.service.StaffDesk``); methods raise ``bot.types.DeskError``."""
 
-    def room(self, user: Any, handoff_id: int) -> dict[str, Any]:
+    def room(self, user: StaffUser, handoff_id: int) -> RoomView:
         """The handoff, its messages in ``user``'s language with originals, and notes."""
         ...
 
-    def post(self, user: Any, handoff_id: int, text: str, *, language: str | None = None,
-             canned: str | None = None) -> dict[str, Any]:
-        """Send a message to the resident (translated)."""
+    def post(self, user: StaffUser, handoff_id: int, text: str, *, language: str | None = None,
+             canned: str | None = None) -> RoomMessage:
+        """Send a message to the resident (translated); returns it as ``user`` reads it."""
         ...
 
-    def note(self, user: Any, handoff_id: int, text: str) -> dict[str, Any]:
-        """Add a private note."""
+    def note(self, user: StaffUser, handoff_id: int, text: str) -> list[NoteView]:
+        """Add a private note; returns all the notes."""
         ...
 
-    def label(self, user: Any, handoff_id: int, labels: list[str]) -> dict[str, Any]:
+    def label(self, user: StaffUser, handoff_id: int, labels: list[str]) -> HandoffSummary:
         """Replace the labels."""
         ...
 
-    def transcript(self, user: Any, handoff_id: int) -> str:
+    def transcript(self, user: StaffUser, handoff_id: int) -> str:
         """Plain-text transcript for download."""
         ...
 
@@ -213,11 +250,11 @@ class HandoffRoom(Protocol):
 class StaffDirectory(Protocol):
     """Lists the console offers (``bot.desk.service.StaffDesk``)."""
 
-    def canned(self, language: str) -> list[dict[str, str]]:
+    def canned(self, language: str) -> list[CannedReply]:
         """Canned replies titled in ``language``."""
         ...
 
-    def interpreters(self, language: str | None = None) -> list[dict[str, Any]]:
+    def interpreters(self, language: str | None = None) -> list[UserProfile]:
         """Interpreter accounts, those for ``language`` first."""
         ...
 
@@ -229,4 +266,65 @@ class PushChannel(Protocol):
 
     async def push(self, bot: str, sender: str, message_id: int, reply: Reply, language: str) -> bool:
         """Send ``reply`` to ``sender``; False when it could not be sent (the outbox marks it failed)."""
+        ...
+
+
+class SecretOpener(Protocol):
+    """Sealed secret slot values as effect handlers receive them (``bot.secrets.SecretVault``)."""
+
+    def unseal(self, sealed_id: str) -> dict[str, str] | None:
+        """The values in clear, or None when they expired or were discarded."""
+        ...
+
+    def discard(self, sealed_id: str) -> None:
+        """Forget them (after their effect ended)."""
+        ...
+
+
+class SecureField(Protocol):
+    """One input of a secure form page."""
+
+    @property
+    def name(self) -> str:
+        """The slot it fills (the form field's name)."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """Its label in the page's language."""
+        ...
+
+    @property
+    def password(self) -> bool:
+        """Whether the input is masked while typing (a PIN, a password)."""
+        ...
+
+
+class SecureFormView(Protocol):
+    """What the page of a usable secure form link shows."""
+
+    @property
+    def language(self) -> str:
+        """The conversation's language (the page's ``lang``)."""
+        ...
+
+    @property
+    def fields(self) -> tuple[SecureField, ...]:
+        """The inputs, in the order the form asks for them."""
+        ...
+
+
+class SecureFormService(Protocol):
+    """One-time secure forms for secret slots (``bot.secure_forms.SecureForms``); the token is the link's secret."""
+
+    def describe(self, token: str) -> SecureFormView | None:
+        """The form behind ``token`` without using it; None when unknown, used or expired."""
+        ...
+
+    def submit(self, token: str, values: dict[str, str]) -> bool:
+        """Use ``token`` once: seal ``values`` and hand the conversation a ``secret_submitted`` message.
+
+        False when the link is unknown, used or expired; ValueError (the link still works) when a
+        field is empty or too long.
+        """
         ...

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from bot.desk.resident import rate, request_handoff
+from bot.enums import HandoffKind, LanguageSource
 from bot.payloads import make_payload
+from bot.skill_registry import Skill, topic_skill
 from bot.turn import Turn, welcome
 from bot.types import Reply
-from translations.languages import ENDONYMS
+from languages import endonym
 
-Skill = Callable[[Turn], None]
+SkillFunction = Callable[[Turn], None]
 
 #: Task topics answered with "where and how", and the profile values their text needs.
 HONEST_TASK_ANSWERS: Mapping[str, Mapping[str, str]] = {
@@ -70,12 +72,12 @@ def change_language(turn: Turn) -> None:
     languages = turn.services.config.languages
     if requested in languages:
         turn.state.language = requested
-        turn.state.language_source = "explicit"
+        turn.state.language_source = LanguageSource.EXPLICIT
         turn.language = requested
         turn.say("language.changed")
         return
     buttons = [
-        turn.button_for(ENDONYMS.get(code, code), make_payload("change_language", language=code))
+        turn.button_for(endonym(code), make_payload("change_language", language=code))
         for code in languages
     ]
     turn.say("language.choose", buttons=buttons)
@@ -83,12 +85,12 @@ def change_language(turn: Turn) -> None:
 
 def talk_to_staff(turn: Turn) -> None:
     """Ask for a member of staff (queued in business hours, a ticket outside them)."""
-    request_handoff(turn, "staff")
+    request_handoff(turn, HandoffKind.STAFF)
 
 
 def request_interpreter(turn: Turn) -> None:
     """Ask for an interpreter and a member of staff."""
-    request_handoff(turn, "interpreter")
+    request_handoff(turn, HandoffKind.INTERPRETER)
 
 
 def back_to_bot(turn: Turn) -> None:
@@ -102,7 +104,7 @@ def handoff_declined(turn: Turn) -> None:
     turn.say("handoff.declined", buttons=turn.menu_buttons())
 
 
-def honest_task_answer(topic: str) -> Skill:
+def honest_task_answer(topic: str) -> SkillFunction:
     """A skill that answers ``topic`` with where and how to do it, from the profile."""
     keys = HONEST_TASK_ANSWERS[topic]
 
@@ -114,9 +116,9 @@ def honest_task_answer(topic: str) -> Skill:
     return answer
 
 
-def default_skills() -> dict[str, Skill]:
-    """The skills every deployment has, by topic id."""
-    skills: dict[str, Skill] = {
+def builtin_skills() -> list[Skill]:
+    """The skills every deployment has: system topics and the honest "where and how" task answers."""
+    functions: dict[str, SkillFunction] = {
         "greet": greet,
         "goodbye": goodbye,
         "thanks": thanks,
@@ -128,5 +130,5 @@ def default_skills() -> dict[str, Skill]:
         "back_to_bot": back_to_bot,
         "rate": rate,
     }
-    skills.update({topic: honest_task_answer(topic) for topic in HONEST_TASK_ANSWERS})
-    return skills
+    functions.update({topic: honest_task_answer(topic) for topic in HONEST_TASK_ANSWERS})
+    return [topic_skill(topic, run) for topic, run in functions.items()]

@@ -12,8 +12,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.config import AppConfig
+from bot.effects import Effect
 from bot.payloads import make_payload
 from bot.protocols import KnowledgeBase
+from bot.records import SecretRequestDraft
 from bot.storage.store import DialogueState, HandoffChange, HandoffDraft
 from bot.topics import TopicContract
 from bot.types import Button, InboundMessage, Link, Reply
@@ -57,6 +59,10 @@ class Turn:
     conversation_id: str = ""
     #: Topic reported for this turn (may differ from the NLU's, e.g. inside a form).
     topic: str | None = None
+    #: A one-time secure page the turn opened for secret slots (only its link reaches the resident).
+    secret_request: SecretRequestDraft | None = None
+    #: Side effects to perform once the turn is committed (see :mod:`bot.effects`).
+    effects: list[Effect] = field(default_factory=list)
 
     @property
     def bot(self) -> str:

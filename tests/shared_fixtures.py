@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +14,11 @@ from sqlalchemy import create_engine, text
 
 from bot.app import Components, build_components, create_app
 from bot.config import AppConfig, load_config
+from bot.effects import EffectHandler
 from bot.protocols import Understanding
+from bot.protocols import TopicSearch
+from bot.skill_registry import Skill
+from bot.testing import conversation, conversations  # noqa: F401  (the test channel's fixtures)
 from bot.topics import TopicContract
 from knowledge.base import CuratedKnowledgeBase
 from tests.fakes import RuleNlu
@@ -111,9 +115,12 @@ def build(make_config: Callable[..., AppConfig],
     """Build wired components on a database with a given NLU."""
 
     def make(database_url: str | None = None, nlu: Understanding | None = None,
-             now: Callable[[], datetime] | None = None, **dialogue: object) -> Components:
+             now: Callable[[], datetime] | None = None, skills: Sequence[Skill] = (),
+             effects: Sequence[EffectHandler] = (), search: TopicSearch | None = None,
+             **dialogue: object) -> Components:
         config = make_config(database_url, **dialogue)
-        return build_components(config, nlu=nlu or RuleNlu(), content=shipped_content, now=now)
+        return build_components(config, nlu=nlu or RuleNlu(), content=shipped_content, now=now, skills=skills,
+                                effects=effects, search=search)
 
     return make
 
@@ -160,6 +167,6 @@ def install_tiny_mt(archives: list[Path], data_path: Path) -> None:
 
 def set_desk_open(components: Components, always_open: bool = True) -> None:
     """Make the staff desk answer whatever the clock says (False: the profile's hours again)."""
-    desk = components.engine._services.desk
+    desk = components.engine.services.desk
     assert desk is not None
     desk.settings = desk.settings.model_copy(update={"always_open": always_open})

@@ -13,7 +13,11 @@ FORBIDDEN = {
     "nlu": {"bot", "knowledge", "connectors", "translations"},
     "knowledge": {"bot", "connectors"},
     "translations": {"bot", "nlu", "knowledge", "connectors"},
+    "languages": {"bot", "nlu", "knowledge", "translations", "connectors"},
+    "bot": {"connectors"},
 }
+#: What channels may import from the core: its public modules (``bot.channels`` is the plugin contract).
+PUBLIC_CORE = {"bot.types", "bot.protocols", "bot.channels", "bot.payloads", "bot.privacy", "bot.enums"}
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -37,11 +41,39 @@ def test_packages_only_import_in_the_allowed_direction() -> None:
     assert violations == []
 
 
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports (``from bot import types`` counts as ``bot.types``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "bot" and node.level == 0:
+            names.update(f"bot.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_channels_import_only_the_public_modules_of_the_core() -> None:
+    violations = []
+    for path in (ROOT / "connectors").rglob("*.py"):
+        if "tests" in path.relative_to(ROOT).parts:
+            continue  # tests may build a whole app (bot.app)
+        core = {name for name in imported_modules(path) if name == "bot" or name.startswith("bot.")}
+        bad = core - PUBLIC_CORE
+        if bad:
+            violations.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert violations == []
+
+
 def test_importing_the_packages_has_no_side_effects(tmp_path: Path) -> None:
     code = (
         "import os, sys; os.chdir(sys.argv[1]);"
         "import bot.app, bot.cli, bot.engine, connectors.web.api, connectors.web.widget, connectors.kiosk.connector,"
-        " connectors.line, connectors.rasa.channel, knowledge.base, knowledge.retrieval, nlu.pipeline,"
+        " connectors.line, connectors.rasa.channel, connectors.web.channel, connectors.kiosk.channel,"
+        " connectors.line.channel, connectors.staff.channel, connectors.secure.channel, bot.channels,"
+        " knowledge.base, knowledge.retrieval, nlu.pipeline,"
         " translations.pipeline;"
         "assert os.listdir('.') == [], os.listdir('.')"
     )

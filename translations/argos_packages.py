@@ -22,30 +22,25 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from translations.languages import base_language
+from languages import LANGUAGES, base_language, from_argos_code
 
 log = logging.getLogger(__name__)
 
 PACKAGES_SUBDIR = "argos-packages"
 MAX_ARCHIVE_BYTES = 4 * 1024**3
 MAX_ARCHIVE_FILES = 10_000
-_ARGOS_ALIASES: dict[str, tuple[str, ...]] = {
-    "zh-Hans": ("zh", "zh-Hans", "zh_Hans", "zh-CN"),
-    "zh-Hant": ("zt", "zh-Hant", "zh_Hant", "zh-TW"),
-    "pt": ("pt", "pb", "pt-BR", "pt_BR"),
-}
-_TO_YORISOI = {alias: language for language, aliases in _ARGOS_ALIASES.items() for alias in aliases}
 
 
 def yorisoi_code(argos_code: str) -> str:
     """An Argos language code as a Yorisoi code (``zt`` → ``zh-Hant``); unknown codes unchanged."""
-    return _TO_YORISOI.get(argos_code, argos_code)
+    return from_argos_code(argos_code)
 
 
 def argos_codes(language: str) -> tuple[str, ...]:
     """Argos codes that serve a Yorisoi language, preferred first (``ja-x-easy`` → ``("ja",)``)."""
     language = base_language(language)
-    return _ARGOS_ALIASES.get(language, (language,))
+    known = LANGUAGES.get(language)
+    return known.argos_codes if known is not None else (language,)
 
 
 @dataclass(frozen=True)

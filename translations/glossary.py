@@ -22,11 +22,11 @@ from pathlib import Path
 
 import yaml
 
-from translations.languages import ENDONYMS, base_language
+from languages import LANGUAGES, base_language
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "glossary.yml"
 #: Languages written without spaces between words: no spaces around a restored term.
-NO_WORD_SPACE_LANGUAGES = frozenset({"ja", "ja-x-easy", "zh-Hans", "zh-Hant", "th", "my"})
+NO_WORD_SPACE_LANGUAGES = frozenset(code for code, language in LANGUAGES.items() if not language.spaces_between_words)
 _PLACEHOLDER = re.compile(r"(\s*)[XxＸｘ]\s?[GgＧｇ]\s?([0-9０-９]{1,3})\s?[XxＸｘ](\s*)")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _PARENTHESIZED = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
@@ -222,5 +222,5 @@ def _parse_term(entry: object, where: str) -> Term:
 
 
 def _check_language(language: object, where: str, ja: str) -> None:
-    if language not in ENDONYMS:
-        raise ValueError(f"{where} ({ja}): unknown language {language!r} (known: {', '.join(ENDONYMS)})")
+    if language not in LANGUAGES:
+        raise ValueError(f"{where} ({ja}): unknown language {language!r} (known: {', '.join(LANGUAGES)})")

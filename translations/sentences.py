@@ -21,8 +21,15 @@ from __future__ import annotations
 
 import re
 
-#: Languages written without spaces between sentences (and words, for the glossary).
-NO_SPACE_LANGUAGES = frozenset({"ja", "ja-x-easy", "zh-Hans", "zh-Hant", "zh", "zt"})
+from languages import LANGUAGES
+
+#: Languages written without spaces between sentences (Japanese, Chinese), with the Argos codes of their models.
+NO_SPACE_LANGUAGES = frozenset(
+    code
+    for language in LANGUAGES.values()
+    if not language.spaces_between_sentences
+    for code in (language.code, language.argos_codes[0])
+)
 #: Longest sentence handed to a model, in characters (a longer one is cut at a comma or space).
 MAX_SENTENCE_CHARS = 400
 

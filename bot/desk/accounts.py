@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -18,10 +17,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.desk.views import LoginSession, StaffUser
+from bot.enums import ACCOUNT_ROLES, Role
 from bot.storage import models
 from bot.types import DeskError
 
-ROLES = ("staff", "interpreter", "admin")
+__all__ = ["AccountError", "Accounts", "LoginSession", "StaffUser"]
+
+#: The account roles in the order messages list them.
+ROLES = tuple(role for role in Role if role in ACCOUNT_ROLES)
 SESSION_HOURS = 12
 #: Wrong passwords in a row before the account must wait ``LOCK_MINUTES`` (guessing gets slow).
 MAX_FAILED_LOGINS = 5
@@ -36,32 +40,6 @@ class AccountError(ValueError):
     """A user could not be created or changed (the message says why)."""
 
 
-@dataclass(frozen=True)
-class StaffUser:
-    """A logged-in console user."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    language: str
-    interprets: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON form for the console."""
-        return {"username": self.username, "display_name": self.display_name, "role": self.role,
-                "language": self.language, "interprets": list(self.interprets)}
-
-
-@dataclass(frozen=True)
-class LoginSession:
-    """A new session: the token (shown once) and its user."""
-
-    token: str
-    user: StaffUser
-    expires_at: datetime
-
-
 class Accounts:
     """Users and sessions in SQL (``bot.protocols.StaffAuth``)."""
 
@@ -70,14 +48,17 @@ class Accounts:
         self._languages = languages
 
     def create_user(
-        self, username: str, password: str, role: str, *, display_name: str | None = None,
+        self, username: str, password: str, role: Role | str, *, display_name: str | None = None,
         language: str = "ja", interprets: tuple[str, ...] = (), replace: bool = False,
     ) -> StaffUser:
-        """Create (or with ``replace`` reset) an account; AccountError for bad values or a taken name."""
+        """Create (or with ``replace`` reset) an account; AccountError for bad values or a taken name.
+
+        ``role`` is one of :data:`bot.enums.ACCOUNT_ROLES` (or its string, as typed on the command line).
+        """
         username = username.strip()
         if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").isalnum():
             raise AccountError("a username is 1-64 letters, digits, '-' or '_'")
-        if role not in ROLES:
+        if role not in ACCOUNT_ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if len(password) < MIN_PASSWORD_CHARS:
             raise AccountError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
@@ -85,7 +66,7 @@ class Accounts:
         if unknown:
             raise AccountError(f"unknown language {unknown[0]!r}; use one of {', '.join(self._languages)}")
         values = {"display_name": (display_name or username)[:64], "password_hash": _hasher.hash(password),
-                  "role": role, "language": language, "interprets": list(interprets), "active": True,
+                  "role": Role(role), "language": language, "interprets": list(interprets), "active": True,
                   "failed_logins": 0, "locked_until": None}
         with self._sessions.begin() as session:
             row = session.scalar(select(models.User).where(models.User.username == username))
@@ -162,7 +143,7 @@ class Accounts:
                                                            models.User.active.is_(True)))
             return None if row is None else _user(row)
 
-    def users(self, role: str | None = None) -> list[StaffUser]:
+    def users(self, role: Role | None = None) -> list[StaffUser]:
         """Active users, optionally of one role, by username."""
         with self._sessions() as session:
             query = select(models.User).where(models.User.active.is_(True)).order_by(models.User.username)
@@ -176,7 +157,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _user(row: models.User) -> StaffUser:
-    return StaffUser(row.id, row.username, row.display_name, row.role, row.language, tuple(row.interprets or ()))
+    return StaffUser(row.id, row.username, row.display_name, Role(row.role), row.language,
+                     tuple(row.interprets or ()))
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -1,6 +1,7 @@
 """The outbox: messages written outside a turn (staff, interpreters, notices) sent by channels that push.
 
-LINE can push; browsers (web widget, kiosk) fetch their messages themselves. Every server runs
+Channels of kind ``PLATFORM`` (LINE) receive them through ``Channel.send``; browsers (web widget,
+kiosk) fetch their messages themselves. Every server runs
 an outbox; a message is claimed with a conditional UPDATE (pending → sending), so exactly one
 server pushes it. A task queue can later call :meth:`Outbox.run_once` instead of the loop.
 """
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.protocols import Audience, PushChannel
+from bot.channels import Address, Channel
+from bot.protocols import Audience
 from bot.storage import models
 from bot.types import Reply
 
@@ -26,12 +28,13 @@ BATCH = 50
 
 
 class Outbox:
-    """Pushes pending out-of-turn messages through the channels that can push."""
+    """Sends pending out-of-turn messages through the channels that push."""
 
-    def __init__(self, sessions: sessionmaker[Session], channels: Mapping[str, PushChannel],
+    def __init__(self, sessions: sessionmaker[Session], channels: Iterable[Channel],
                  audience: Audience | None = None) -> None:
+        """``channels``: the ``PLATFORM`` channels; each sends the messages of its own conversations."""
         self._sessions = sessions
-        self._channels = dict(channels)
+        self._channels = {channel.name: channel for channel in channels}
         self._audience = audience
 
     async def run_once(self) -> int:
@@ -42,7 +45,8 @@ class Outbox:
                 delivered = False
                 if self._audience is None or self._audience.is_active(bot, name, sender):
                     try:
-                        delivered = await channel.push(bot, sender, message_id, Reply.from_dict(payload), language)
+                        address = Address(bot, sender, key=str(message_id))
+                        delivered = await channel.send(address, Reply.from_dict(payload), language)
                     except Exception as error:  # one failed push must not stop the others
                         log.error("push of message %s on %s failed: %s", message_id, name, type(error).__name__)
                 await run_in_threadpool(self._finish, message_id, "sent" if delivered else "failed")

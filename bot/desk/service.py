@@ -12,26 +12,40 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from bot.desk.accounts import Accounts, StaffUser
-from bot.desk.store import DeskStore, HandoffView, Participant, StoredMessage
+from bot.desk.accounts import Accounts
+from bot.desk.store import OPEN_STATUSES, ROOM_ROLES, DeskStore, HandoffView, StoredMessage
+from bot.desk.views import (
+    Assignee,
+    CannedReply,
+    HandoffSummary,
+    NoteView,
+    Participant,
+    ReaderText,
+    RoomMessage,
+    RoomView,
+    StaffUser,
+    UserProfile,
+)
+from bot.enums import DESK_ROLES, HandoffStatus, Role
 from bot.payloads import make_payload
 from bot.types import Button, DeskError, Reply
+from languages import base_language, endonym
 from translations.catalog import Catalog
-from translations.languages import ENDONYMS, base_language
 from translations.pipeline import TranslationPipeline
 
 CANNED_REPLIES = ("hello", "one_moment", "bring_residence_card", "visit_window", "anything_else", "closing")
 MAX_TEXT_CHARS = 5000
 MAX_LABELS = 10
+#: Who can be invited into a room.
+INVITABLE_ROLES = (Role.INTERPRETER, Role.STAFF)
 #: Detects the language of a staff or interpreter message among the given candidates.
 LanguageDetector = Callable[[str, Sequence[str]], str]
 
 
 @dataclass
 class StaffDesk:
-    """Queue, rooms and translation (``bot.protocols.HandoffDesk`` and ``HandoffRoom``)."""
+    """Queue, rooms and translation (``bot.protocols.HandoffDesk``, ``HandoffRoom`` and ``StaffDirectory``)."""
 
     store: DeskStore
     accounts: Accounts
@@ -45,50 +59,50 @@ class StaffDesk:
 
     # --- the queue ----------------------------------------------------------------------
 
-    def queue(self, user: StaffUser, *, include_closed: bool = False) -> list[dict[str, Any]]:
+    def queue(self, user: StaffUser, *, include_closed: bool = False) -> list[HandoffSummary]:
         """Open handoffs (staff, admin) or the rooms an interpreter was invited to."""
-        participant = user.username if user.role == "interpreter" else None
+        participant = user.username if user.role == Role.INTERPRETER else None
         views = self.store.handoffs(open_only=not include_closed, participant=participant)
         return [self.describe(view) for view in views]
 
-    def claim(self, user: StaffUser, handoff_id: int, assignee: str | None = None) -> dict[str, Any]:
+    def claim(self, user: StaffUser, handoff_id: int, assignee: str | None = None) -> HandoffSummary:
         """Take a handoff (or, for staff and admins, assign it to ``assignee``)."""
-        self._require(user, "staff", "admin")
+        _require_desk_role(user)
         view = self._open(handoff_id)
         target = user
         if assignee and assignee != user.username:
             found = self.accounts.user(assignee)
-            if found is None or found.role == "interpreter":
+            if found is None or found.role == Role.INTERPRETER:
                 raise DeskError(404, "unknown_user", f"no member of staff called {assignee!r}")
             target = found
         holder = view.assigned_to.username if view.assigned_to is not None else None
-        take_over = user.role == "admin" or holder == user.username
-        person = Participant("staff", target.username, target.display_name, target.language)
+        take_over = user.role == Role.ADMIN or holder == user.username
+        person = Participant(Role.STAFF, target.username, target.display_name, target.language)
         if not self.store.claim(handoff_id, target.id, participant=person, take_over=take_over):
             raise DeskError(409, "already_claimed", "another member of staff has this conversation")
-        if view.status != "active" or (view.assigned_to and view.assigned_to.username != target.username):
+        if view.status != HandoffStatus.ACTIVE or (view.assigned_to and view.assigned_to.username != target.username):
             self._notice(view, "handoff.staff_joined", name=target.display_name)
         return self.describe(self._get(handoff_id))
 
-    def invite(self, user: StaffUser, handoff_id: int, role: str, username: str) -> dict[str, Any]:
+    def invite(self, user: StaffUser, handoff_id: int, role: Role, username: str) -> HandoffSummary:
         """Bring an interpreter (or another member of staff) into the room."""
-        self._require(user, "staff", "admin")
+        _require_desk_role(user)
         view = self._open(handoff_id)
-        if role not in ("interpreter", "staff"):
+        if role not in INVITABLE_ROLES:
             raise DeskError(422, "invalid_role", "role must be interpreter or staff")
         found = self.accounts.user(username)
         if found is None:
             raise DeskError(404, "unknown_user", f"no user called {username!r}")
-        if role == "interpreter" and found.role != "interpreter":
+        if role == Role.INTERPRETER and found.role != Role.INTERPRETER:
             raise DeskError(422, "not_an_interpreter", f"{username!r} is not an interpreter")
         self.store.add_participant(handoff_id, Participant(role, found.username, found.display_name, found.language))
-        self._notice(view, "handoff.interpreter_joined" if role == "interpreter" else "handoff.staff_joined",
+        self._notice(view, "handoff.interpreter_joined" if role == Role.INTERPRETER else "handoff.staff_joined",
                      name=found.display_name)
         return self.describe(self._get(handoff_id))
 
-    def resolve(self, user: StaffUser, handoff_id: int) -> dict[str, Any]:
+    def resolve(self, user: StaffUser, handoff_id: int) -> HandoffSummary:
         """End the handoff: the bot takes over and asks the resident for a 1-5 rating."""
-        self._require(user, "staff", "admin")
+        _require_desk_role(user)
         view = self._open(handoff_id)
         if not self.store.resolve(handoff_id):
             raise DeskError(409, "not_open", "this conversation is already closed")
@@ -99,7 +113,7 @@ class StaffDesk:
                    make_payload("rate", handoff=str(handoff_id), score=str(score)))
             for score in range(1, 6))
         question = Reply(text=self.catalog.text("handoff.satisfaction", language), buttons=buttons)
-        self.store.push(view.conversation_id, question, role="bot", language=language,
+        self.store.push(view.conversation_id, question, role=Role.BOT, language=language,
                         extra={"catalog_key": "handoff.satisfaction"})
         return self.describe(self._get(handoff_id))
 
@@ -109,21 +123,21 @@ class StaffDesk:
 
     # --- a room -------------------------------------------------------------------------
 
-    def room(self, user: StaffUser, handoff_id: int) -> dict[str, Any]:
-        """The handoff, its whole conversation in ``user``'s language, and the notes."""
+    def room(self, user: StaffUser, handoff_id: int) -> RoomView:
+        """The handoff, its whole conversation in ``user``'s language, and the notes (not for interpreters)."""
         view = self._visible(user, handoff_id)
-        messages = [self.render(message, user.language) for message in self.store.messages(view.conversation_id)]
-        notes = self.store.notes(handoff_id) if user.role != "interpreter" else []
-        return {"handoff": self.describe(view), "messages": messages, "notes": notes}
+        messages = tuple(self.render(message, user.language) for message in self.store.messages(view.conversation_id))
+        notes = tuple(self.store.notes(handoff_id)) if user.role != Role.INTERPRETER else ()
+        return RoomView(self.describe(view), messages, notes)
 
     def post(self, user: StaffUser, handoff_id: int, text: str, *, language: str | None = None,
-             canned: str | None = None) -> dict[str, Any]:
+             canned: str | None = None) -> RoomMessage:
         """Send a message to the resident (translated into their language, original attached)."""
         view = self._visible(user, handoff_id)
-        if view.status not in ("active", "queued", "callback"):
+        if view.status not in OPEN_STATUSES:
             raise DeskError(409, "not_open", "this conversation is closed")
-        if user.role != "interpreter" and (view.assigned_to is None or view.assigned_to.username != user.username) \
-                and user.role != "admin":
+        if user.role != Role.INTERPRETER and (view.assigned_to is None or view.assigned_to.username != user.username) \
+                and user.role != Role.ADMIN:
             raise DeskError(403, "not_assigned", "take the conversation before writing to the resident")
         resident = view.language
         if canned is not None:
@@ -144,9 +158,9 @@ class StaffDesk:
             note_needed = not translated.available
         # The writer's own words stay with the message for the console; the resident's channel shows
         # ``original`` only when the text was machine translated (Reply.to_dict adds it then).
-        extra = {"speaker": user.role if user.role == "interpreter" else "staff", "author": user.display_name,
-                 "source_text": original, "original_language": written_in, "canned": canned}
-        role = "interpreter" if user.role == "interpreter" else "staff"
+        role = Role.INTERPRETER if user.role == Role.INTERPRETER else Role.STAFF
+        extra = {"speaker": role.value, "author": user.display_name, "source_text": original,
+                 "original_language": written_in, "canned": canned}
         message_id = self.store.push(view.conversation_id, reply, role=role, language=resident, user_id=user.id,
                                      extra=extra, handoff_id=handoff_id)
         if note_needed:
@@ -154,18 +168,18 @@ class StaffDesk:
         stored = next(m for m in self.store.messages(view.conversation_id, after=message_id - 1) if m.id == message_id)
         return self.render(stored, user.language)
 
-    def note(self, user: StaffUser, handoff_id: int, text: str) -> dict[str, Any]:
-        """Add a private note."""
-        self._require(user, "staff", "admin")
+    def note(self, user: StaffUser, handoff_id: int, text: str) -> list[NoteView]:
+        """Add a private note; returns all the handoff's notes."""
+        _require_desk_role(user)
         self._get(handoff_id)
         if not text.strip() or len(text) > MAX_TEXT_CHARS:
             raise DeskError(422, "invalid_text", f"write 1-{MAX_TEXT_CHARS} characters")
         self.store.add_note(handoff_id, user.id, text.strip())
-        return {"notes": self.store.notes(handoff_id)}
+        return self.store.notes(handoff_id)
 
-    def label(self, user: StaffUser, handoff_id: int, labels: Sequence[str]) -> dict[str, Any]:
+    def label(self, user: StaffUser, handoff_id: int, labels: Sequence[str]) -> HandoffSummary:
         """Replace the labels (trimmed, de-duplicated)."""
-        self._require(user, "staff", "admin")
+        _require_desk_role(user)
         self._get(handoff_id)
         cleaned = list(dict.fromkeys(label.strip()[:32] for label in labels if label.strip()))
         if len(cleaned) > MAX_LABELS:
@@ -176,101 +190,94 @@ class StaffDesk:
     def transcript(self, user: StaffUser, handoff_id: int) -> str:
         """The conversation as plain text: each message in the reader's language with the original."""
         room = self.room(user, handoff_id)
-        view = room["handoff"]
-        lines = [f"# {view['bot']} / {view['channel']} / #{view['id']} ({view['status']})",
-                 f"# {view['created_at']}", ""]
-        for message in room["messages"]:
-            who = message["author"] or message["role"]
-            lines.append(f"[{message['created_at']}] {who}: {message['text']}")
-            if message["original"] != message["text"]:
-                lines.append(f"    ({message['original_language']}) {message['original']}")
+        view = room.handoff
+        lines = [f"# {view.bot} / {view.channel} / #{view.id} ({view.status})", f"# {view.created_at.isoformat()}", ""]
+        for message in room.messages:
+            who = message.author or message.role
+            lines.append(f"[{message.created_at.isoformat()}] {who}: {message.text}")
+            if message.original != message.text:
+                lines.append(f"    ({message.original_language}) {message.original}")
         return "\n".join(lines) + "\n"
 
     # --- lists --------------------------------------------------------------------------
 
-    def canned(self, language: str) -> list[dict[str, str]]:
+    def canned(self, language: str) -> list[CannedReply]:
         """Canned replies titled in ``language``."""
-        return [{"id": key, "text": self.catalog.text(f"canned.{key}", language)} for key in CANNED_REPLIES]
+        return [CannedReply(key, self.catalog.text(f"canned.{key}", language)) for key in CANNED_REPLIES]
 
-    def interpreters(self, language: str | None = None) -> list[dict[str, Any]]:
+    def interpreters(self, language: str | None = None) -> list[UserProfile]:
         """Interpreters, those for ``language`` first."""
-        found = self.accounts.users("interpreter")
+        found = self.accounts.users(Role.INTERPRETER)
         found.sort(key=lambda u: (language not in u.interprets and language != u.language, u.username))
-        return [u.to_dict() for u in found]
+        return [u.profile() for u in found]
 
     # --- rendering ----------------------------------------------------------------------
 
-    def describe(self, view: HandoffView) -> dict[str, Any]:
+    def describe(self, view: HandoffView) -> HandoffSummary:
         """A handoff as the console lists it."""
         now = self.now()
         waiting = ((view.claimed_at or view.resolved_at or now) - view.created_at).total_seconds()
-        return {
-            "id": view.id, "bot": view.bot, "bot_name": self.catalog.text(f"bot.{view.bot}.name", "ja"),
-            "channel": view.channel, "sender": view.sender, "status": view.status, "kind": view.kind,
-            "reason": view.reason, "language": view.language,
-            "language_name": ENDONYMS.get(view.language, view.language),
-            "waiting_seconds": max(0, int(waiting)), "created_at": view.created_at.isoformat(),
-            "claimed_at": view.claimed_at.isoformat() if view.claimed_at else None,
-            "assigned_to": None if view.assigned_to is None else {
-                "username": view.assigned_to.username, "display_name": view.assigned_to.display_name},
-            "ticket": view.ticket, "callback_phone": view.callback_phone, "callback_message": view.callback_message,
-            "labels": list(view.labels), "satisfaction": view.satisfaction,
-            "location": view.details.get("kiosk_location"),
-            "participants": [{"role": p.role, "username": p.username, "display_name": p.display_name,
-                              "language": p.language} for p in view.participants],
-        }
+        assigned = view.assigned_to
+        return HandoffSummary(
+            id=view.id, bot=view.bot, bot_name=self.catalog.text(f"bot.{view.bot}.name", "ja"),
+            channel=view.channel, sender=view.sender, status=view.status, kind=view.kind, reason=view.reason,
+            language=view.language, language_name=endonym(view.language), waiting_seconds=max(0, int(waiting)),
+            created_at=view.created_at, claimed_at=view.claimed_at,
+            assigned_to=None if assigned is None else Assignee(assigned.username, assigned.display_name),
+            ticket=view.ticket, callback_phone=view.callback_phone, callback_message=view.callback_message,
+            labels=view.labels, satisfaction=view.satisfaction, location=view.details.get("kiosk_location"),
+            participants=view.participants,
+        )
 
-    def render(self, message: StoredMessage, reader: str) -> dict[str, Any]:
+    def render(self, message: StoredMessage, reader: str) -> RoomMessage:
         """``message`` for a reader of ``reader``, with its original."""
         payload = message.payload
-        original = str(payload.get("source_text") or message.text) if message.role in ("staff", "interpreter") \
-            else message.text
+        written_by_person = message.role in ROOM_ROLES
+        original = str(payload.get("source_text") or message.text) if written_by_person else message.text
         source = str(payload.get("original_language") or message.language or "ja")
         translation = self._translation(message, original, source, reader)
-        return {
-            "id": message.id, "role": message.role, "direction": message.direction, "author": message.author,
-            "text": translation["text"], "language": translation["language"],
-            "machine_translated": translation["machine_translated"], "translation_available": translation["available"],
-            "original": original, "original_language": source, "buttons": payload.get("buttons", []),
-            "created_at": message.created_at.isoformat(),
+        return RoomMessage(
+            id=message.id, role=message.role, direction=message.direction, author=message.author,
+            text=translation.text, language=translation.language,
+            machine_translated=translation.machine_translated, translation_available=translation.available,
+            original=original, original_language=source,
+            buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in payload.get("buttons") or ()),
+            created_at=message.created_at,
             # What the resident's channel showed, for staff's and interpreters' own messages.
-            "sent_text": message.text if message.role in ("staff", "interpreter") else None,
-            "sent_language": message.language if message.role in ("staff", "interpreter") else None,
-        }
+            sent_text=message.text if written_by_person else None,
+            sent_language=message.language if written_by_person else None,
+        )
 
-    def _translation(self, message: StoredMessage, original: str, source: str, reader: str) -> dict[str, Any]:
+    def _translation(self, message: StoredMessage, original: str, source: str, reader: str) -> ReaderText:
         key = message.payload.get("catalog_key")
         if isinstance(key, str) and self.catalog.has(key):
             params = message.payload.get("params") or {}
-            return {"text": self.catalog.text(key, reader, **params), "language": reader,
-                    "machine_translated": False, "available": True}
+            return ReaderText(self.catalog.text(key, reader, **params), reader, False, True)
         origin = message.payload.get("source")
         if isinstance(origin, str) and origin.startswith("kb:") and self.curated is not None:
             bot, _, topic = origin[3:].partition("/")
             text = self.curated(bot, topic, reader)
             if text is not None:
-                return {"text": text, "language": reader, "machine_translated": False, "available": True}
+                return ReaderText(text, reader, False, True)
         canned = message.payload.get("canned")
         if isinstance(canned, str) and canned in CANNED_REPLIES:
-            return {"text": self.catalog.text(f"canned.{canned}", reader), "language": reader,
-                    "machine_translated": False, "available": True}
+            return ReaderText(self.catalog.text(f"canned.{canned}", reader), reader, False, True)
         if base_language(source) == base_language(reader):
-            return {"text": original, "language": source, "machine_translated": False, "available": True}
+            return ReaderText(original, source, False, True)
         cached = message.payload.get("translations", {}).get(reader)
         if isinstance(cached, dict):
-            return cached
-        result = self.pipeline.translate(original, source, reader, remember=message.role == "bot")
-        translation = {"text": result.text, "language": result.language,
-                       "machine_translated": result.machine_translated, "available": result.available}
+            return ReaderText.from_json(cached)
+        result = self.pipeline.translate(original, source, reader, remember=message.role == Role.BOT)
+        translation = ReaderText(result.text, result.language, result.machine_translated, result.available)
         if result.available:
-            self.store.cache_translation(message.id, reader, translation)
+            self.store.cache_translation(message.id, reader, translation.to_json())
         return translation
 
     # --- helpers ------------------------------------------------------------------------
 
     def _notice(self, view: HandoffView, key: str, **params: str) -> None:
         reply = Reply(text=self.catalog.text(key, view.language, **params))
-        self.store.push(view.conversation_id, reply, role="system", language=view.language,
+        self.store.push(view.conversation_id, reply, role=Role.SYSTEM, language=view.language,
                         extra={"catalog_key": key, "params": params})
 
     def _written_in(self, user: StaffUser, text: str, language: str | None, resident: str) -> str:
@@ -279,7 +286,7 @@ class StaffDesk:
             if language not in self.languages:
                 raise DeskError(422, "unsupported_language", f"unsupported language {language!r}")
             return language
-        if user.role == "interpreter" and self.detect is not None:
+        if user.role == Role.INTERPRETER and self.detect is not None:
             candidates = [code for code in dict.fromkeys((*speaks, resident)) if code in self.languages]
             return self.detect(text, candidates)
         return user.language
@@ -292,17 +299,19 @@ class StaffDesk:
 
     def _open(self, handoff_id: int) -> HandoffView:
         view = self._get(handoff_id)
-        if view.status not in ("queued", "active", "callback"):
+        if view.status not in OPEN_STATUSES:
             raise DeskError(409, "not_open", "this conversation is closed")
         return view
 
     def _visible(self, user: StaffUser, handoff_id: int) -> HandoffView:
         view = self._get(handoff_id)
-        if user.role == "interpreter" and all(p.username != user.username for p in view.participants):
+        if user.role == Role.INTERPRETER and all(p.username != user.username for p in view.participants):
             raise DeskError(403, "not_invited", "interpreters see only the conversations they were invited to")
         return view
 
-    @staticmethod
-    def _require(user: StaffUser, *roles: str) -> None:
-        if user.role not in roles:
-            raise DeskError(403, "forbidden", f"this needs the role {' or '.join(roles)}")
+
+def _require_desk_role(user: StaffUser) -> None:
+    """403 unless ``user`` works the queue (staff, admin)."""
+    if user.role not in DESK_ROLES:
+        needed = " or ".join(role for role in Role if role in DESK_ROLES)
+        raise DeskError(403, "forbidden", f"this needs the role {needed}")

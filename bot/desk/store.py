@@ -14,20 +14,18 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.desk.views import NoteView, Participant
+from bot.enums import ConversationMode, Direction, HandoffKind, HandoffReason, HandoffStatus, Role
 from bot.storage import models
+from bot.storage.messages import MessageLog, OutOfTurnMessage
 from bot.types import Reply
 
-OPEN_STATUSES = ("queued", "active", "callback")
+__all__ = ["OPEN_STATUSES", "ROOM_ROLES", "DeskStore", "HandoffView", "Participant", "StoredMessage"]
 
-
-@dataclass(frozen=True)
-class Participant:
-    """A human in a handoff besides the resident."""
-
-    role: str
-    username: str | None
-    display_name: str | None
-    language: str | None
+#: Handoffs the desk still works on: the open ones (``bot.enums.OPEN_HANDOFF_STATUSES``) and out-of-hours tickets.
+OPEN_STATUSES = (HandoffStatus.QUEUED, HandoffStatus.ACTIVE, HandoffStatus.CALLBACK)
+#: Who joins a handoff's room and writes to the resident as themselves.
+ROOM_ROLES = (Role.STAFF, Role.INTERPRETER)
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,9 @@ class HandoffView:
     bot: str
     channel: str
     sender: str
-    status: str
-    kind: str
-    reason: str
+    status: HandoffStatus
+    kind: HandoffKind
+    reason: HandoffReason | str
     language: str
     created_at: datetime
     claimed_at: datetime | None
@@ -62,20 +60,22 @@ class StoredMessage:
     """One message of a conversation, for the console."""
 
     id: int
-    direction: str
-    role: str
+    direction: Direction
+    role: Role
     text: str
     language: str | None
     payload: dict[str, Any]
+    #: The display name of the console account that wrote it.
     author: str | None
     created_at: datetime
 
 
 class DeskStore:
-    """The queue and the rooms in SQL."""
+    """The queue and the rooms in SQL; messages are written through :class:`MessageLog`."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], messages: MessageLog | None = None) -> None:
         self._sessions = sessions
+        self._messages = messages if messages is not None else MessageLog(sessions)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class DeskStore:
             ahead = session.scalar(
                 select(func.count(models.HandoffRequest.id))
                 .join(models.Conversation, models.Conversation.id == models.HandoffRequest.conversation_id)
-                .where(models.HandoffRequest.status == "queued", models.Conversation.bot == handoff.bot,
+                .where(models.HandoffRequest.status == HandoffStatus.QUEUED, models.Conversation.bot == handoff.bot,
                        models.HandoffRequest.id < handoff.id)
             )
             return int(ahead or 0) + 1
@@ -130,7 +130,7 @@ class DeskStore:
             return int(session.scalar(
                 select(func.count(models.HandoffRequest.id))
                 .join(models.Conversation, models.Conversation.id == models.HandoffRequest.conversation_id)
-                .where(models.HandoffRequest.status == "queued", models.Conversation.bot == bot)
+                .where(models.HandoffRequest.status == HandoffStatus.QUEUED, models.Conversation.bot == bot)
             ) or 0)
 
     def messages(self, conversation_id: str, after: int = 0) -> list[StoredMessage]:
@@ -142,10 +142,10 @@ class DeskStore:
                 .where(models.Message.conversation_id == conversation_id, models.Message.id > after)
                 .order_by(models.Message.id)
             ).all()
-            return [StoredMessage(m.id, m.direction, m.role, m.text, m.language, dict(m.payload or {}), name,
-                                  _aware(m.created_at)) for m, name in rows]
+            return [StoredMessage(m.id, Direction(m.direction), Role(m.role), m.text, m.language,
+                                  dict(m.payload or {}), name, _aware(m.created_at)) for m, name in rows]
 
-    def notes(self, handoff_id: int) -> list[dict[str, Any]]:
+    def notes(self, handoff_id: int) -> list[NoteView]:
         """Private notes, oldest first."""
         with self._sessions() as session:
             rows = session.execute(
@@ -153,8 +153,7 @@ class DeskStore:
                 .outerjoin(models.User, models.User.id == models.HandoffNote.user_id)
                 .where(models.HandoffNote.handoff_id == handoff_id).order_by(models.HandoffNote.id)
             ).all()
-            return [{"id": n.id, "author": name, "text": n.text, "created_at": _aware(n.created_at).isoformat()}
-                    for n, name in rows]
+            return [NoteView(n.id, name, n.text, _aware(n.created_at)) for n, name in rows]
 
     def fingerprint(self) -> str:
         """Changes whenever a handoff or a message changes (the console's live updates poll it)."""
@@ -175,7 +174,7 @@ class DeskStore:
                              | (models.HandoffRequest.assigned_to == user_id))
         with self._sessions.begin() as session:
             updated = session.execute(update(models.HandoffRequest).where(*condition).values(
-                status="active", assigned_to=user_id, updated_at=now, last_activity_at=now,
+                status=HandoffStatus.ACTIVE, assigned_to=user_id, updated_at=now, last_activity_at=now,
                 claimed_at=func.coalesce(models.HandoffRequest.claimed_at, now)))
             if updated.rowcount != 1:  # type: ignore[attr-defined]
                 return False
@@ -186,7 +185,7 @@ class DeskStore:
             session.execute(
                 update(models.ConversationState)
                 .where(models.ConversationState.conversation_id == handoff.conversation_id)
-                .values(mode="handoff", active_form=None, slots={},
+                .values(mode=ConversationMode.HANDOFF, active_form=None, slots={},
                         version=models.ConversationState.version + 1, updated_at=now))
             return True
 
@@ -198,23 +197,21 @@ class DeskStore:
             self._join(session, handoff.conversation_id, participant)
             handoff.updated_at = datetime.now(UTC)
 
-    def push(self, conversation_id: str, reply: Reply, *, role: str, language: str,
+    def push(self, conversation_id: str, reply: Reply, *, role: Role, language: str,
              user_id: int | None = None, extra: dict[str, Any] | None = None,
              handoff_id: int | None = None) -> int:
-        """Store a message for the resident outside a turn (channels push or poll it); returns its id."""
+        """Store a message for the resident outside a turn (channels push or poll it); returns its id.
+
+        A message of staff or an interpreter in ``handoff_id`` counts as the handoff's latest activity.
+        """
         now = datetime.now(UTC)
+        message = OutOfTurnMessage(conversation_id, role, reply, language, user_id=user_id, extra=extra or {})
         with self._sessions.begin() as session:
-            row = models.Message(
-                conversation_id=conversation_id, direction="out", role=role, text=reply.text,
-                payload={**reply.to_dict(), **(extra or {})}, language=language, status="pending",
-                out_of_turn=True, user_id=user_id,
-            )
-            session.add(row)
-            if handoff_id is not None and role in ("staff", "interpreter"):
+            message_id = self._messages.add_out_of_turn(message, session=session)
+            if handoff_id is not None and role in ROOM_ROLES:
                 session.execute(update(models.HandoffRequest).where(models.HandoffRequest.id == handoff_id)
                                 .values(last_activity_at=now, updated_at=now))
-            session.flush()
-            return row.id
+            return message_id
 
     def add_note(self, handoff_id: int, user_id: int, text: str) -> None:
         """A private note."""
@@ -231,15 +228,9 @@ class DeskStore:
 
     def cache_translation(self, message_id: int, language: str, translation: dict[str, Any]) -> None:
         """Keep a message's translation for a reader language with the message (translated once)."""
-        with self._sessions.begin() as session:
-            row = session.get(models.Message, message_id)
-            if row is None:
-                return
-            payload = dict(row.payload or {})
-            payload["translations"] = {**payload.get("translations", {}), language: translation}
-            row.payload = payload
+        self._messages.keep_translation(message_id, language, translation)
 
-    def resolve(self, handoff_id: int, status: str = "resolved") -> bool:
+    def resolve(self, handoff_id: int, status: HandoffStatus = HandoffStatus.RESOLVED) -> bool:
         """End an open handoff and give the conversation back to the bot (the state's version moves on)."""
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
@@ -254,12 +245,12 @@ class DeskStore:
             session.execute(
                 update(models.ConversationState)
                 .where(models.ConversationState.conversation_id == handoff.conversation_id)
-                .values(mode="bot", misses=0, active_form=None, slots={},
+                .values(mode=ConversationMode.BOT, misses=0, active_form=None, slots={},
                         version=models.ConversationState.version + 1, updated_at=now))
             session.execute(
                 update(models.Participant)
                 .where(models.Participant.conversation_id == handoff.conversation_id,
-                       models.Participant.role.in_(("staff", "interpreter")), models.Participant.left_at.is_(None))
+                       models.Participant.role.in_(ROOM_ROLES), models.Participant.left_at.is_(None))
                 .values(left_at=now))
             return True
 
@@ -280,7 +271,7 @@ class DeskStore:
             select(models.Participant, models.User.display_name)
             .outerjoin(models.User, models.User.username == models.Participant.user_name)
             .where(models.Participant.conversation_id == conversation.id,
-                   models.Participant.role.in_(("staff", "interpreter")), models.Participant.left_at.is_(None))
+                   models.Participant.role.in_(ROOM_ROLES), models.Participant.left_at.is_(None))
             .order_by(models.Participant.id)
         ).all()
         assigned = session.get(models.User, handoff.assigned_to) if handoff.assigned_to else None
@@ -289,18 +280,27 @@ class DeskStore:
                                  .where(models.ConversationState.conversation_id == conversation.id))
         return HandoffView(
             id=handoff.id, conversation_id=conversation.id, bot=conversation.bot, channel=conversation.channel,
-            sender=conversation.sender, status=handoff.status, kind=handoff.kind, reason=handoff.reason,
+            sender=conversation.sender, status=HandoffStatus(handoff.status), kind=HandoffKind(handoff.kind),
+            reason=_reason(handoff.reason),
             language=current or handoff.language or "ja", created_at=_aware(handoff.created_at),
             claimed_at=_aware(handoff.claimed_at) if handoff.claimed_at else None,
             resolved_at=_aware(handoff.resolved_at) if handoff.resolved_at else None,
             last_activity_at=_aware(handoff.last_activity_at),
-            assigned_to=None if assigned is None else Participant("staff", assigned.username, assigned.display_name,
-                                                                  assigned.language),
+            assigned_to=None if assigned is None else Participant(Role.STAFF, assigned.username,
+                                                                  assigned.display_name, assigned.language),
             ticket=handoff.ticket, callback_phone=handoff.callback_phone, callback_message=handoff.callback_message,
             labels=tuple(handoff.labels or ()), satisfaction=handoff.satisfaction, details=dict(handoff.details or {}),
-            participants=tuple(Participant(p.role, p.user_name, name, p.language) for p, name in people),
+            participants=tuple(Participant(Role(p.role), p.user_name, name, p.language) for p, name in people),
         )
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _reason(stored: str) -> HandoffReason | str:
+    """The stored reason as a :class:`HandoffReason` (another string is kept as it is)."""
+    try:
+        return HandoffReason(stored)
+    except ValueError:
+        return stored

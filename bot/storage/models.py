@@ -30,6 +30,9 @@ class Conversation(Base):
     sender: Mapped[str] = mapped_column(String(128))
     #: False after the resident unfollowed (LINE): nothing may be pushed to them.
     active: Mapped[bool] = mapped_column(default=True)
+    #: The process answering this conversation's messages now, and until when (turns run one at a time).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -55,6 +58,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "external_id", name="uq_message_external_id"),
         Index("ix_messages_conversation_created", "conversation_id", "id"),
+        Index("ix_messages_received", "status", "direction"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -74,6 +78,10 @@ class Message(Base):
     out_of_turn: Mapped[bool] = mapped_column(default=False)
     #: The staff or interpreter account that wrote an outbound message.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Outbound: the inbound message this reply answers (a resend gets exactly these back).
+    reply_to: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Inbound: how often a turn was started for it (a message that keeps crashing its process fails).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -197,3 +205,57 @@ class TranslationMemoryEntry(Base):
     hits: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EffectRecord(Base):
+    """A side effect a turn asked for, performed once after the turn committed (``bot.effects``)."""
+
+    __tablename__ = "effects"
+    __table_args__ = (
+        UniqueConstraint("inbound_id", "position", name="uq_effect_position"),
+        Index("ix_effects_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: A sealed secret the handler receives in clear (deleted once the effect ended).
+    secret_id: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SecretRequest(Base):
+    """A one-time secure form link (only the token's hash is stored)."""
+
+    __tablename__ = "secret_requests"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    form: Mapped[str] = mapped_column(String(64))
+    slots: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SealedSecret(Base):
+    """Secret slot values, encrypted with the deployment's key, kept only until their effect ends."""
+
+    __tablename__ = "sealed_secrets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,7 +9,6 @@ safe: a turn that lost a race raises :class:`StateConflict` and is retried.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,81 +16,21 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.enums import ConversationMode, Direction, HandoffStatus, LanguageSource, MessageStatus, Role
+from bot.records import (
+    CompletedTurn,
+    DialogueState,
+    HandoffChange,
+    HandoffDraft,
+    InboundRecord,
+    OutboundDraft,
+    StateConflict,
+)
 from bot.storage import models
-from bot.types import InboundMessage, Reply, TranscriptEntry
+from bot.storage.turns import add_turn_extras
+from bot.types import InboundMessage, TranscriptEntry
 
-
-class StateConflict(RuntimeError):
-    """Another server changed the conversation state during this turn."""
-
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """Where an inbound message was stored."""
-
-    conversation_id: str
-    message_id: int
-    duplicate: bool = False
-
-
-@dataclass
-class DialogueState:
-    """The engine's memory of a conversation."""
-
-    language: str | None = None
-    language_source: str | None = None
-    active_form: str | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
-    misses: int = 0
-    mode: str = "bot"
-    version: int = 0
-
-
-@dataclass(frozen=True)
-class OutboundDraft:
-    """A reply to store with the turn."""
-
-    reply: Reply
-    language: str
-    role: str = "bot"
-
-
-@dataclass(frozen=True)
-class HandoffDraft:
-    """A handoff request created by the turn (``queued`` for staff now, ``callback`` for a ticket)."""
-
-    kind: str
-    reason: str
-    language: str
-    status: str = "queued"
-    ticket: str | None = None
-    callback_phone: str | None = None
-    callback_message: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HandoffChange:
-    """A change the resident made to their handoff: cancelled / timed out, or a 1-5 rating."""
-
-    handoff_id: int
-    status: str | None = None
-    satisfaction: int | None = None
-
-
-@dataclass(frozen=True)
-class CompletedTurn:
-    """Everything a turn writes, committed together."""
-
-    conversation_id: str
-    inbound_id: int
-    state: DialogueState
-    outbound: tuple[OutboundDraft, ...]
-    language: str
-    topic: str | None
-    confidence: float | None
-    handoff: HandoffDraft | None = None
-    handoff_change: HandoffChange | None = None
+__all__ = ["ConsentStore", "SqlStore", "StateConflict"]
 
 
 class SqlStore:
@@ -126,8 +65,8 @@ class SqlStore:
                     "address": message.location.address,
                 }
             row = models.Message(
-                conversation_id=conversation.id, direction="in", role="resident", text=message.text,
-                payload=payload, language=message.language, status="received",
+                conversation_id=conversation.id, direction=Direction.IN, role=Role.RESIDENT, text=message.text,
+                payload=payload, language=message.language, status=MessageStatus.RECEIVED,
                 external_id=message.external_id,
             )
             session.add(row)
@@ -141,8 +80,9 @@ class SqlStore:
             if row is None:
                 return DialogueState()
             return DialogueState(
-                language=row.language, language_source=row.language_source, active_form=row.active_form,
-                slots=dict(row.slots or {}), misses=row.misses, mode=row.mode, version=row.version,
+                language=row.language, language_source=LanguageSource(row.language_source) if row.language_source
+                else None, active_form=row.active_form, slots=dict(row.slots or {}), misses=row.misses,
+                mode=ConversationMode(row.mode), version=row.version,
             )
 
     def complete_turn(self, turn: CompletedTurn) -> None:
@@ -172,15 +112,18 @@ class SqlStore:
                     raise StateConflict(turn.conversation_id)
             session.execute(
                 update(models.Message).where(models.Message.id == turn.inbound_id).values(
-                    status="processed", language=turn.language, topic=turn.topic, confidence=turn.confidence
+                    status=MessageStatus.PROCESSED, language=turn.language, topic=turn.topic,
+                    confidence=turn.confidence,
                 )
             )
             for draft in turn.outbound:
                 session.add(models.Message(
-                    conversation_id=turn.conversation_id, direction="out", role=draft.role,
+                    conversation_id=turn.conversation_id, direction=Direction.OUT, role=draft.role,
                     text=draft.reply.text, payload=draft.reply.to_dict(), language=draft.language,
-                    topic=turn.topic, status="pending",
+                    topic=turn.topic, status=MessageStatus.PENDING, reply_to=turn.inbound_id,
+                    out_of_turn=turn.detached,
                 ))
+            add_turn_extras(session, turn, now)
             if turn.handoff is not None:
                 self._add_handoff(session, turn.conversation_id, turn.handoff)
             if turn.handoff_change is not None:
@@ -210,7 +153,7 @@ class SqlStore:
                  models.HandoffRequest.conversation_id == conversation_id]
         if change.status is not None:
             updated = session.execute(update(models.HandoffRequest).where(
-                *where, models.HandoffRequest.status.in_(("queued", "active"))
+                *where, models.HandoffRequest.status.in_((HandoffStatus.QUEUED, HandoffStatus.ACTIVE))
             ).values(status=change.status, resolved_at=now, updated_at=now))
             if updated.rowcount != 1:  # type: ignore[attr-defined]
                 raise StateConflict(conversation_id)  # staff took or closed it meanwhile: decide again
@@ -233,12 +176,20 @@ class SqlStore:
                 models.Conversation.sender == sender))
             return True if active is None else bool(active)
 
-    def fail_turn(self, message_id: int, reason: str) -> None:
-        """Mark an inbound message as failed; the message itself stays stored."""
+    def fail_turn(self, message_id: int, reason: str, apology: OutboundDraft | None = None,
+                  *, detached: bool = False) -> None:
+        """Mark an inbound message as failed (it stays stored) and store the apology it is answered with."""
         with self._sessions.begin() as session:
-            session.execute(
-                update(models.Message).where(models.Message.id == message_id).values(status="failed", error=reason)
-            )
+            row = session.get(models.Message, message_id)
+            if row is None or row.status != MessageStatus.RECEIVED:
+                return  # answered meanwhile (by another server): never answer twice
+            row.status, row.error = MessageStatus.FAILED, reason
+            if apology is not None:
+                session.add(models.Message(
+                    conversation_id=row.conversation_id, direction=Direction.OUT, role=apology.role,
+                    text=apology.reply.text, payload=apology.reply.to_dict(), language=apology.language,
+                    status=MessageStatus.PENDING, reply_to=message_id, out_of_turn=detached,
+                ))
 
     def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
         """All messages of ``sender`` with ``bot`` on every channel, oldest first."""
@@ -269,13 +220,14 @@ class SqlStore:
                        models.Message.id > after)
                 .order_by(models.Message.id)
             ).all()
-            pending = [m.id for m in rows if m.status == "pending"]
+            pending = [m.id for m in rows if m.status == MessageStatus.PENDING]
             if pending:
-                session.execute(update(models.Message).where(models.Message.id.in_(pending)).values(status="sent"))
+                session.execute(update(models.Message).where(models.Message.id.in_(pending))
+                                .values(status=MessageStatus.SENT))
             return [
                 TranscriptEntry(id=m.id, channel=channel, direction=m.direction, role=m.role, text=m.text,
-                                language=m.language, topic=m.topic, status="sent", created_at=_aware(m.created_at),
-                                payload=dict(m.payload or {}))
+                                language=m.language, topic=m.topic, status=MessageStatus.SENT,
+                                created_at=_aware(m.created_at), payload=dict(m.payload or {}))
                 for m in rows
             ]
 
@@ -292,8 +244,8 @@ class SqlStore:
         try:
             with session.begin_nested():
                 session.add(conversation)
-                session.add(models.Participant(conversation_id=conversation.id, role="resident"))
-                session.add(models.Participant(conversation_id=conversation.id, role="bot"))
+                session.add(models.Participant(conversation_id=conversation.id, role=Role.RESIDENT))
+                session.add(models.Participant(conversation_id=conversation.id, role=Role.BOT))
         except IntegrityError:
             # Another server created it a moment ago.
             found = session.scalar(query)

@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.protocols import MessageHandler, ResidentUpdates
 from bot.types import ChannelPolicy, InboundMessage, Reply
+from connectors.catalogs import CatalogSource, catalog_source
 from connectors.errors import ApiError, check_message
 from connectors.kiosk.render import qr_data_uri, render_reply, resume_url, ui_html
 from connectors.static_files import static_file
 from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver, transcript_json
-from translations.catalog import Catalog
-from translations.languages import ENDONYMS
+from languages import endonym
 
 CHANNEL = "kiosk"
 HERE = Path(__file__).resolve().parent
@@ -120,12 +120,15 @@ class KioskConnector:
         languages: Sequence[str] | None = None,
         public_url: str | None = None,
         default_location: str | None = None,
+        *,
+        catalog: CatalogSource | None = None,
     ) -> None:
         """``idle_seconds`` without a touch clear the screen for the next visitor (a countdown shows
         in the last ``warning_seconds``); ``languages`` get buttons (ja, easy Japanese and en always);
         ``public_url`` is the address phones reach the widget at (for the QR code; default: the
         address the kiosk loaded the page from); ``default_location`` names the kiosk when its URL
-        has no ``?location=``."""
+        has no ``?location=``; ``catalog()`` gives the texts (called per request, so a reload shows;
+        default: the catalogs on disk, read once)."""
         if not MIN_IDLE_SECONDS <= idle_seconds <= MAX_IDLE_SECONDS:
             raise ValueError(f"idle_seconds must be between {MIN_IDLE_SECONDS} and {MAX_IDLE_SECONDS}")
         if default_location is not None and not _LOCATION.fullmatch(default_location):
@@ -135,10 +138,10 @@ class KioskConnector:
         self.languages = tuple(languages) if languages else None
         self.public_url = public_url.rstrip("/") if public_url else None
         self.default_location = default_location
+        self._catalog = catalog_source(catalog)
 
     def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
         """The kiosk's page and JSON endpoints."""
-        catalog = Catalog.load()
         templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                                 autoescape=select_autoescape(["html"]))
         languages = kiosk_languages(policy.languages, self.languages)
@@ -172,11 +175,11 @@ class KioskConnector:
                 policy.default_language if policy.default_language in languages else languages[0])
             place = location if location and _LOCATION.fullmatch(location) else self.default_location
             idle_seconds = self.idle_seconds if idle is None else min(max(idle, MIN_IDLE_SECONDS), MAX_IDLE_SECONDS)
-            strings = await run_in_threadpool(ui_html, catalog, language, policy.bots)
+            strings = await run_in_threadpool(ui_html, self._catalog(), language, policy.bots)
             body = templates.get_template("kiosk.html").render(
                 bot=bot, lang=language, location=place or "", idle=idle_seconds,
                 warning=min(self.warning_seconds, max(1, idle_seconds - 1)),
-                languages=[{"code": code, "name": ENDONYMS.get(code, code)} for code in languages],
+                languages=[{"code": code, "name": endonym(code)} for code in languages],
                 ui=strings,
             )
             return HTMLResponse(body, headers=PAGE_HEADERS)
@@ -188,7 +191,8 @@ class KioskConnector:
         @router.get("/api/ui/{lang}")
         async def ui(lang: str) -> dict[str, Any]:
             language = language_of(lang)
-            return {"language": language, "strings": await run_in_threadpool(ui_html, catalog, language, policy.bots)}
+            strings = await run_in_threadpool(ui_html, self._catalog(), language, policy.bots)
+            return {"language": language, "strings": strings}
 
         @router.post("/api/session")
         async def new_session(request: SessionRequest, http: Request) -> dict[str, Any]:

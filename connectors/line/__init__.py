@@ -5,6 +5,8 @@
 - ``render``: engine replies as LINE messages (text, quick replies, flex carousels, images).
 - ``rich_menu``: :func:`setup_rich_menu` (topics + a language switch) and its command line.
 - :class:`LineSettings` (``settings``): credentials per bot, from ``LINE_<BOT>_...`` variables.
+- ``channel``: :class:`~connectors.line.channel.LineMessagingChannel`, the registered ``line`` channel
+  (the webhook, and pushes of messages written outside a reply through ``push.LinePusher``).
 """
 
 from connectors.line.delivery import EventRecord, LineDelivery

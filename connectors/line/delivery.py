@@ -21,6 +21,7 @@ from linebot.v3.messaging.exceptions import ApiException
 
 from bot.protocols import Audience, MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Reply
+from connectors.catalogs import CatalogSource
 from connectors.line.languages import map_line_language
 from connectors.line.messenger import (
     CALL_ERRORS,
@@ -31,7 +32,6 @@ from connectors.line.messenger import (
 )
 from connectors.line.render import render_replies, render_text_only
 from connectors.line.settings import LineSettings
-from translations.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,11 @@ class LineDelivery:
         handler: MessageHandler,
         settings: LineSettings,
         policy: ChannelPolicy,
-        catalog: Catalog,
+        catalog: CatalogSource,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``catalog()`` gives the texts (called per answer, so a reload shows)."""
         self._handler = handler
         if not isinstance(handler, Audience):
             raise TypeError("LINE delivery needs a handler that tracks followers (bot.protocols.Audience)")
@@ -138,7 +139,7 @@ class LineDelivery:
     async def _explain_unsupported(self, event: EventRecord, line: LineMessenger) -> None:
         tag = await line.profile_language(event.user_id)
         language = map_line_language(tag, self._policy.languages, self._policy.default_language)
-        reply = Reply(text=self._catalog.text("line.unsupported_message", language))
+        reply = Reply(text=self._catalog().text("line.unsupported_message", language))
         await self._send(event, (reply,), language, line, push_allowed=False)
 
     # --- sending ------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ class LineDelivery:
         self, event: EventRecord, replies: Sequence[Reply], language: str, line: LineMessenger,
         *, push_allowed: bool = True,
     ) -> None:
-        messages = render_replies(replies, self._catalog, language)
+        messages = render_replies(replies, self._catalog(), language)
         if not messages:
             return
         if not await self._active(event):

@@ -31,6 +31,7 @@ from linebot.v3.webhooks import (
 
 from bot.protocols import Audience, MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Location
+from connectors.catalogs import CatalogSource, catalog_source
 from connectors.errors import ApiError, check_message
 from connectors.line.delivery import CHANNEL, EventRecord, LineDelivery
 from connectors.line.push import LinePusher
@@ -46,10 +47,12 @@ class LineConnector:
     name = CHANNEL
 
     def __init__(
-        self, settings: LineSettings, *, catalog: Catalog | None = None, clock: Callable[[], float] = time.time
+        self, settings: LineSettings, *, catalog: CatalogSource | None = None, clock: Callable[[], float] = time.time
     ) -> None:
+        """``catalog()`` gives the texts (called per webhook and per answer, so a reload shows; default:
+        the catalogs on disk, read once)."""
         self.settings = settings
-        self._catalog = catalog
+        self._catalog = catalog_source(catalog)
         self._clock = clock
 
     def pusher(self) -> LinePusher:
@@ -60,8 +63,7 @@ class LineConnector:
         """The webhook route of every bot that has a LINE channel (``handler`` must also be an ``Audience``)."""
         if not isinstance(handler, Audience):
             raise TypeError("the LINE channel needs a handler that tracks followers (bot.protocols.Audience)")
-        catalog = self._catalog or Catalog.load()
-        delivery = LineDelivery(handler, self.settings, policy, catalog, clock=self._clock)
+        delivery = LineDelivery(handler, self.settings, policy, self._catalog, clock=self._clock)
         router = APIRouter(tags=["line"])
 
         @router.post("/line/{bot}/webhook")
@@ -82,7 +84,7 @@ class LineConnector:
                 raise ApiError(400, "malformed_json", "the request body is not a LINE webhook body") from error
             received_at = self._clock()
             records = await run_in_threadpool(
-                accept_events, handler, delivery, policy, catalog, bot, events, received_at
+                accept_events, handler, delivery, policy, self._catalog(), bot, events, received_at
             )
             if records:
                 background.add_task(delivery.deliver_batch, records)

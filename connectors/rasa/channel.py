@@ -3,21 +3,31 @@
 Request: ``{"sender": "...", "message": "...", "metadata": {"bot": "library", "language": "en"}}``.
 Response: a list of ``{"recipient_id", "text", "buttons": [{"title", "payload"}]}`` (plus
 ``image`` messages, and links as Markdown text messages, which Rasa widgets render).
+
+:class:`RasaChannel` is the registered ``rasa`` channel (no settings besides ``enabled``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.channels import ChannelContext, ChannelKind, cannot_send, channel_settings
 from bot.protocols import MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Reply
 from connectors.errors import check_message
 
 CHANNEL = "rasa"
+
+
+class RasaSettings(BaseModel):
+    """``connectors.rasa``: nothing to set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RasaRequest(BaseModel):
@@ -76,3 +86,24 @@ class RasaRestConnector:
             return {"status": "ok"}
 
         return router
+
+
+class RasaChannel:
+    """The registered ``rasa`` channel: Rasa's REST webhook (Rasa clients fetch messages themselves)."""
+
+    name: ClassVar[str] = CHANNEL
+    kind: ClassVar[ChannelKind] = ChannelKind.BROWSER
+    send = staticmethod(cannot_send)
+
+    def __init__(self, context: ChannelContext) -> None:
+        self._context = context
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> RasaChannel:
+        """Validate ``connectors.rasa`` (no keys besides ``enabled``)."""
+        channel_settings(RasaSettings, cls.name, section)
+        return cls(context)
+
+    def router(self) -> APIRouter:
+        """``/webhooks/rest/...``."""
+        return RasaRestConnector().router(self._context.handler, self._context.policy)

@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.protocols import HandoffDesk, HandoffRoom, StaffAuth, StaffDirectory
+from bot.enums import Role
+from bot.protocols import HandoffDesk, HandoffRoom, StaffAuth, StaffDirectory, StaffUser
 from connectors.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,16 @@ class LabelsRequest(BaseModel):
     labels: list[str] = Field(max_length=20)
 
 
+class ConsoleDesk(HandoffDesk, HandoffRoom, StaffDirectory, Protocol):
+    """Everything the console's API calls: the queue, the rooms and the lists (``bot.desk.service.StaffDesk``)."""
+
+
 class StaffDeskApi:
     """Routes of the console's API."""
 
     name = "staff-api"
 
-    def __init__(self, auth: StaffAuth, desk: Any, *, secure_cookie: bool = False) -> None:
+    def __init__(self, auth: StaffAuth, desk: ConsoleDesk, *, secure_cookie: bool = False) -> None:
         """``desk`` implements :class:`HandoffDesk`, :class:`HandoffRoom` and :class:`StaffDirectory`."""
         self.auth = auth
         self.queue: HandoffDesk = desk
@@ -108,7 +113,7 @@ class StaffDeskApi:
             return header[7:].strip()
         return request.cookies.get(COOKIE, "")
 
-    async def current_user(self, request: Request) -> Any:
+    async def current_user(self, request: Request) -> StaffUser:
         """The logged-in user; 401 otherwise."""
         token = self.token_of(request)
         user = await run_in_threadpool(self.auth.user_for_token, token) if token else None
@@ -127,7 +132,7 @@ class StaffDeskApi:
             if session is None:
                 raise ApiError(401, "invalid_credentials", "wrong username or password")
             log.info("console login of %s", session.user.username)
-            response = JSONResponse({"token": session.token, "user": session.user.to_dict()})
+            response = JSONResponse({"token": session.token, "user": session.user.to_json()})
             lifetime = int((session.expires_at - datetime.now(UTC)).total_seconds())
             response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", secure=self.secure_cookie,
                                 path="/", max_age=max(lifetime, 0))
@@ -143,68 +148,72 @@ class StaffDeskApi:
             return response
 
         @router.get("/api/v1/auth/me")
-        async def me(user: Any = user_dependency) -> dict[str, Any]:
-            return {"user": user.to_dict()}
+        async def me(user: StaffUser = user_dependency) -> dict[str, Any]:
+            return {"user": user.to_json()}
 
         @router.get("/api/v1/handoffs")
-        async def list_handoffs(include_closed: bool = False, user: Any = user_dependency) -> dict[str, Any]:
+        async def list_handoffs(include_closed: bool = False, user: StaffUser = user_dependency) -> dict[str, Any]:
             handoffs = await run_in_threadpool(self.queue.queue, user, include_closed=include_closed)
-            return {"handoffs": handoffs}
+            return {"handoffs": [handoff.to_json() for handoff in handoffs]}
 
         @router.get("/api/v1/handoffs/{handoff_id}")
-        async def get_room(handoff_id: int, user: Any = user_dependency) -> dict[str, Any]:
-            return await run_in_threadpool(self.rooms.room, user, handoff_id)
+        async def get_room(handoff_id: int, user: StaffUser = user_dependency) -> dict[str, Any]:
+            return (await run_in_threadpool(self.rooms.room, user, handoff_id)).to_json()
 
         @router.get("/api/v1/handoffs/{handoff_id}/messages")
-        async def get_messages(handoff_id: int, user: Any = user_dependency) -> dict[str, Any]:
-            return await run_in_threadpool(self.rooms.room, user, handoff_id)
+        async def get_messages(handoff_id: int, user: StaffUser = user_dependency) -> dict[str, Any]:
+            return (await run_in_threadpool(self.rooms.room, user, handoff_id)).to_json()
 
         @router.post("/api/v1/handoffs/{handoff_id}/claim")
         async def claim(handoff_id: int, body: ClaimRequest | None = None,
-                        user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await run_in_threadpool(self.queue.claim, user, handoff_id, body.user if body else None)}
+                        user: StaffUser = user_dependency) -> dict[str, Any]:
+            handoff = await run_in_threadpool(self.queue.claim, user, handoff_id, body.user if body else None)
+            return {"handoff": handoff.to_json()}
 
         @router.post("/api/v1/handoffs/{handoff_id}/messages", status_code=201)
-        async def post_message(handoff_id: int, body: PostRequest, user: Any = user_dependency) -> dict[str, Any]:
+        async def post_message(handoff_id: int, body: PostRequest, user: StaffUser = user_dependency) -> dict[str, Any]:
             if not body.canned and not body.text.strip():
                 raise ApiError(422, "empty_message", "write a message or choose a canned reply")
             message = await run_in_threadpool(self.rooms.post, user, handoff_id, body.text, language=body.language,
-                                  canned=body.canned)
-            return {"message": message}
+                                              canned=body.canned)
+            return {"message": message.to_json()}
 
         @router.post("/api/v1/handoffs/{handoff_id}/participants", status_code=201)
         async def add_participant(handoff_id: int, body: ParticipantRequest,
-                                  user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await run_in_threadpool(self.queue.invite, user, handoff_id, body.role, body.user)}
+                                  user: StaffUser = user_dependency) -> dict[str, Any]:
+            handoff = await run_in_threadpool(self.queue.invite, user, handoff_id, _invited_role(body.role), body.user)
+            return {"handoff": handoff.to_json()}
 
         @router.post("/api/v1/handoffs/{handoff_id}/notes", status_code=201)
-        async def add_note(handoff_id: int, body: NoteRequest, user: Any = user_dependency) -> dict[str, Any]:
-            return await run_in_threadpool(self.rooms.note, user, handoff_id, body.text)
+        async def add_note(handoff_id: int, body: NoteRequest, user: StaffUser = user_dependency) -> dict[str, Any]:
+            notes = await run_in_threadpool(self.rooms.note, user, handoff_id, body.text)
+            return {"notes": [note.to_json() for note in notes]}
 
         @router.put("/api/v1/handoffs/{handoff_id}/labels")
-        async def set_labels(handoff_id: int, body: LabelsRequest, user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await run_in_threadpool(self.rooms.label, user, handoff_id, body.labels)}
+        async def set_labels(handoff_id: int, body: LabelsRequest, user: StaffUser = user_dependency) -> dict[str, Any]:
+            return {"handoff": (await run_in_threadpool(self.rooms.label, user, handoff_id, body.labels)).to_json()}
 
         @router.post("/api/v1/handoffs/{handoff_id}/resolve")
-        async def resolve(handoff_id: int, user: Any = user_dependency) -> dict[str, Any]:
-            return {"handoff": await run_in_threadpool(self.queue.resolve, user, handoff_id)}
+        async def resolve(handoff_id: int, user: StaffUser = user_dependency) -> dict[str, Any]:
+            return {"handoff": (await run_in_threadpool(self.queue.resolve, user, handoff_id)).to_json()}
 
         @router.get("/api/v1/handoffs/{handoff_id}/transcript")
-        async def transcript(handoff_id: int, user: Any = user_dependency) -> PlainTextResponse:
+        async def transcript(handoff_id: int, user: StaffUser = user_dependency) -> PlainTextResponse:
             text = await run_in_threadpool(self.rooms.transcript, user, handoff_id)
             return PlainTextResponse(text, headers={
                 "Content-Disposition": f'attachment; filename="yorisoi-handoff-{handoff_id}.txt"',
                 "Cache-Control": "no-store"})
 
         @router.get("/api/v1/staff/canned")
-        async def canned(user: Any = user_dependency) -> dict[str, Any]:
-            return {"canned": self.directory.canned(user.language)}
+        async def canned(user: StaffUser = user_dependency) -> dict[str, Any]:
+            return {"canned": [reply.to_json() for reply in self.directory.canned(user.language)]}
 
         @router.get("/api/v1/staff/interpreters")
-        async def interpreters(language: str | None = None, user: Any = user_dependency) -> dict[str, Any]:
-            if user.role == "interpreter":
+        async def interpreters(language: str | None = None, user: StaffUser = user_dependency) -> dict[str, Any]:
+            if user.role == Role.INTERPRETER:
                 raise ApiError(403, "forbidden", "only staff invite interpreters")
-            return {"interpreters": await run_in_threadpool(self.directory.interpreters, language)}
+            found = await run_in_threadpool(self.directory.interpreters, language)
+            return {"interpreters": [profile.to_json() for profile in found]}
 
         @router.websocket("/ws/staff")
         async def live(websocket: WebSocket) -> None:
@@ -218,7 +227,7 @@ class StaffDeskApi:
 
         return router
 
-    async def _watch(self, websocket: WebSocket, user: Any) -> None:
+    async def _watch(self, websocket: WebSocket, user: StaffUser) -> None:
         seen = ""
         receiver = asyncio.create_task(_drain(websocket))
         try:
@@ -232,6 +241,14 @@ class StaffDeskApi:
             return
         finally:
             receiver.cancel()
+
+
+def _invited_role(name: str) -> Role:
+    """The role a participant is invited with (422 for a string that is no role)."""
+    try:
+        return Role(name)
+    except ValueError:
+        raise ApiError(422, "invalid_role", "role must be interpreter or staff") from None
 
 
 async def _drain(websocket: WebSocket) -> None:

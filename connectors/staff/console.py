@@ -24,9 +24,10 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from connectors.catalogs import CatalogSource, catalog_source
 from connectors.static_files import static_file
+from languages import endonyms
 from translations.catalog import Catalog
-from translations.languages import ENDONYMS
 
 HERE = Path(__file__).resolve().parent
 #: Files served under ``/staff/static``.
@@ -73,29 +74,41 @@ class StaffConsole:
 
     name = "staff-console"
 
-    def __init__(self, bots: Sequence[str] | None = None) -> None:
-        """``bots`` whose names the page shows (default: every bot the catalog names)."""
+    def __init__(self, bots: Sequence[str] | None = None, *, catalog: CatalogSource | None = None) -> None:
+        """``bots`` whose names the page shows (default: every bot the catalog names); ``catalog()`` gives
+        the texts (asked per request, so a reload shows; default: the catalogs on disk, read once)."""
         self.bots = tuple(bots) if bots is not None else None
+        self._catalog = catalog_source(catalog)
+        self._templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                                      autoescape=select_autoescape(["html"]))
+        self._rendered: tuple[Catalog, dict[str, str]] | None = None
 
-    def router(self) -> APIRouter:
-        """The routes; the catalogs are read once here."""
-        catalog = Catalog.load()
+    def pages(self) -> dict[str, str]:
+        """The page in each of :data:`PAGE_LANGUAGES` (it depends only on its language and the catalog:
+        rendered again only when the catalog was reloaded)."""
+        catalog = self._catalog()
+        if self._rendered is not None and self._rendered[0] is catalog:
+            return self._rendered[1]
         bots = self.bots if self.bots is not None else tuple(
             match.group(1) for key in sorted(catalog.keys("en")) if (match := _BOT_NAME.match(key)))
-        templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
-                                autoescape=select_autoescape(["html"]))
         pages: dict[str, str] = {}
-        for language in PAGE_LANGUAGES:  # the page depends only on its language: rendered once
+        names = endonyms()
+        for language in PAGE_LANGUAGES:
             strings = console_strings(catalog, language, bots)
-            pages[language] = templates.get_template("staff.html").render(
+            pages[language] = self._templates.get_template("staff.html").render(
                 lang=language, other=next(code for code in PAGE_LANGUAGES if code != language),
-                strings=strings, data_json=json_for_html({"lang": language, "strings": strings, "languages": ENDONYMS}))
+                strings=strings, data_json=json_for_html({"lang": language, "strings": strings, "languages": names}))
+        self._rendered = (catalog, pages)
+        return pages
+
+    def router(self) -> APIRouter:
+        """The routes."""
         router = APIRouter(prefix="/staff", tags=["staff-console"])
 
         @router.get("", response_class=HTMLResponse, include_in_schema=False)
         async def page(lang: str | None = None) -> HTMLResponse:
             language = lang if lang in PAGE_LANGUAGES else DEFAULT_LANGUAGE
-            return HTMLResponse(pages[language], headers=PAGE_HEADERS)
+            return HTMLResponse(self.pages()[language], headers=PAGE_HEADERS)
 
         @router.get("/static/{name}", include_in_schema=False)
         async def static(name: str) -> Response:

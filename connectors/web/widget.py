@@ -32,11 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.protocols import MessageHandler, ResidentUpdates
 from bot.types import ChannelPolicy, InboundMessage
+from connectors.catalogs import CatalogSource, catalog_source
 from connectors.errors import ApiError, check_message
 from connectors.static_files import static_file
 from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver, transcript_json
+from languages import endonym
 from translations.catalog import Catalog
-from translations.languages import ENDONYMS
 
 log = logging.getLogger(__name__)
 
@@ -133,18 +134,20 @@ class WebWidgetConnector:
 
     name = "web-widget"
 
-    def __init__(self, default_bot: str | None = None, kiosk_path: str | None = "/kiosk") -> None:
+    def __init__(self, default_bot: str | None = None, kiosk_path: str | None = "/kiosk", *,
+                 catalog: CatalogSource | None = None) -> None:
         """``default_bot`` is shown on the demo page without ``?bot=`` (default: the first bot);
-        ``kiosk_path`` is linked from the demo page (None: no link)."""
+        ``kiosk_path`` is linked from the demo page (None: no link); ``catalog()`` gives the texts
+        (called per request, so a reload shows; default: the catalogs on disk, read once)."""
         self.default_bot = default_bot
         self.kiosk_path = kiosk_path
+        self._catalog = catalog_source(catalog)
 
     def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
-        """The routes; the catalogs are read once here."""
-        catalog = Catalog.load()
+        """The routes."""
         router = APIRouter(tags=["web-widget"])
         default_bot = self.default_bot if self.default_bot in policy.bots else policy.bots[0]
-        languages = [{"code": code, "name": ENDONYMS.get(code, code)} for code in policy.languages]
+        languages = [{"code": code, "name": endonym(code)} for code in policy.languages]
 
         def checked_language(lang: str) -> str:
             if lang not in policy.languages:
@@ -157,6 +160,7 @@ class WebWidgetConnector:
             chosen_bot = bot if bot in policy.bots else default_bot
             language = lang if lang in policy.languages else best_language(
                 request.headers.get("accept-language", ""), policy.languages, policy.default_language)
+            catalog = self._catalog()
             strings = ui_strings(catalog, language, DEMO_KEYS, policy.bots)
             bots = [
                 {"id": b, "name": strings[f"bot.{b}.name"], "description": catalog.text(f"demo.bot.{b}", language)}
@@ -176,7 +180,7 @@ class WebWidgetConnector:
         async def get_ui_strings(lang: str) -> JSONResponse:
             language = checked_language(lang)
             return JSONResponse(
-                {"language": language, "strings": ui_strings(catalog, language, WIDGET_KEYS, policy.bots),
+                {"language": language, "strings": ui_strings(self._catalog(), language, WIDGET_KEYS, policy.bots),
                  "languages": languages},
                 headers={"Cache-Control": "public, max-age=300"},
             )

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.app import Components
+from bot.http_errors import install_error_handlers
 from bot.types import ChannelPolicy
-from connectors.errors import install_error_handlers
 from connectors.line import LineChannel, LineConnector, LineSettings
 from connectors.line.tests.fake_line import FakeLine
 from tests.fakes import RuleNlu

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import copy
 
+from bot.channels import Address, ChannelContext
 from bot.desk.outbox import Outbox
+from bot.types import ChannelPolicy, Reply
 from connectors.line import LineSettings
-from connectors.line.push import LinePusher
-from connectors.line.tests.conftest import LineApp, recorded
+from connectors.line.channel import LineMessagingChannel
+from connectors.line.tests.conftest import CHANNELS, LineApp, recorded
 from connectors.line.tests.fake_line import FakeLine
 from tests.shared_fixtures import set_desk_open
 
@@ -28,9 +30,21 @@ def ask_for_staff(line_app: LineApp) -> int:
     return int(handoff["id"])
 
 
-def outbox(line_app: LineApp, settings: LineSettings) -> Outbox:
+def context_of(line_app: LineApp, environ: dict[str, str] | None = None) -> ChannelContext:
+    """What the app gives the LINE channel."""
     components = line_app.components
-    return Outbox(components.store.sessions, {"line": LinePusher(settings)}, audience=components.engine)
+    config = components.config
+    policy = ChannelPolicy(bots=tuple(config.bots), languages=config.languages,
+                           default_language=config.default_language,
+                           max_message_chars=config.dialogue.max_message_chars)
+    return ChannelContext(handler=components.engine, policy=policy, catalog=lambda: components.engine.catalog,
+                          environ=environ or {}, enabled=frozenset({"line"}))
+
+
+def outbox(line_app: LineApp, settings: LineSettings) -> Outbox:
+    """The outbox with the LINE channel (as the app's lifespan runs it)."""
+    channel = LineMessagingChannel(settings, context_of(line_app))
+    return Outbox(line_app.components.store.sessions, [channel], audience=line_app.components.engine)
 
 
 def test_staff_messages_are_pushed_to_the_line_user_once(
@@ -55,3 +69,23 @@ def test_nothing_is_pushed_to_someone_who_unfollowed(
     line_app.components.engine.lifecycle("city_hall", "line", CITY_USER, "unfollow", None)
     assert asyncio.run(outbox(line_app, line_settings).run_once()) == 0
     assert fake_line.to("/v2/bot/message/push") == []
+
+
+def test_the_channel_sends_nothing_for_a_bot_without_line_credentials(
+    line_app: LineApp, line_settings: LineSettings, fake_line: FakeLine
+) -> None:
+    channel = LineMessagingChannel(line_settings, context_of(line_app))
+    assert asyncio.run(channel.send(Address("residents", CITY_USER, key="7"), Reply(text="hi"), "ja")) is False
+    assert asyncio.run(channel.send(Address("city_hall", CITY_USER, key="7"), Reply(text="hi"), "ja")) is True
+    [push] = fake_line.to("/v2/bot/message/push")
+    assert push.json["to"] == CITY_USER and push.headers.get("x-line-retry-key")
+
+
+def test_the_channel_reads_the_credentials_of_configured_bots_from_the_environment(line_app: LineApp) -> None:
+    library = CHANNELS["library"]
+    environ = {"LINE_LIBRARY_CHANNEL_SECRET": library.secret, "LINE_LIBRARY_ACCESS_TOKEN": library.access_token,
+               "LINE_API_BASE": "http://127.0.0.1:9/"}
+    channel = LineMessagingChannel.from_config({"enabled": True}, context_of(line_app, environ))
+    assert channel.settings.channel("library") == library
+    assert channel.settings.channel("city_hall") is None
+    assert channel.settings.api_base == "http://127.0.0.1:9"

@@ -58,7 +58,7 @@ class TaggingTranslator:
 @pytest.fixture
 def desk(live_app: LiveApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApp]:
     """The shared live app with the desk open whatever the clock says, machine translation, and two users."""
-    monkeypatch.setattr(live_app.components.engine._services.desk, "is_open", lambda bot: True)
+    monkeypatch.setattr(live_app.components.engine.services.desk, "is_open", lambda bot: True)
     monkeypatch.setattr(live_app.components.desk, "pipeline", TranslationPipeline(TaggingTranslator()))
     accounts = live_app.components.accounts
     accounts.create_user(*STAFF, "staff", display_name="佐藤", language="ja", replace=True)
@@ -71,7 +71,7 @@ def handoff_of(live_app: LiveApp, sender: str) -> dict[str, Any]:
     """The newest handoff of ``sender``'s conversation, as the desk describes it."""
     views = [v for v in live_app.components.desk.store.handoffs(open_only=False) if v.sender == sender]
     assert views, f"no handoff for {sender}"
-    return live_app.components.desk.describe(views[-1])
+    return live_app.components.desk.describe(views[-1]).to_json()
 
 
 def log_in(page: Any, live_app: LiveApp, user: tuple[str, str], query: str = "") -> None:
@@ -293,7 +293,7 @@ def test_without_websocket_the_queue_updates_by_polling_and_marks_long_waits_and
     expect(ticket.locator(".marker")).to_have_text("⚠ Waiting over 5 minutes")
     expect(ticket.locator(".wait")).to_have_text(re.compile(r"^Waiting 0[67]:\d\d$"))
 
-    monkeypatch.setattr(desk.components.engine._services.desk, "is_open", lambda bot: False)
+    monkeypatch.setattr(desk.components.engine.services.desk, "is_open", lambda bot: False)
     caller = "console-callback-resident-1"
     say(desk, caller, "staff please", "en")
     say(desk, caller, make_payload("inform", callback="phone"), "en")

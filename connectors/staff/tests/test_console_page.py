@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from connectors.errors import install_error_handlers
+from bot.http_errors import install_error_handlers
 from connectors.staff.console import PAGE_HEADERS, STATIC_FILES, StaffConsole, console_strings, json_for_html
 from connectors.web.tests.live_server import app_with_channels, build_on_sqlite
 from translations.catalog import Catalog

@@ -98,8 +98,7 @@ def build_on_sqlite(folder: Path, **kiosk: object) -> Components:
     """Components on a new SQLite file in ``folder`` with the rule NLU (like the shared ``build`` fixture);
     ``kiosk`` overrides settings of ``connectors.kiosk`` as config.yml would."""
     config = load_config(environ={"YORISOI_DATA_DIR": str(folder / "var")})
-    connectors = config.connectors.model_copy(
-        update={"kiosk": config.connectors.kiosk.model_copy(update=kiosk)})
+    connectors = {**config.connectors, "kiosk": {**config.connectors.get("kiosk", {}), **kiosk}}
     config = config.model_copy(update={"database_url": f"sqlite:///{folder / 'yorisoi.db'}",
                                        "connectors": connectors})
     return build_components(config, nlu=rule_nlu())

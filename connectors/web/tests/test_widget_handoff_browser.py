@@ -40,7 +40,7 @@ def opening(key: str, language: str = "vi") -> str:
 @pytest.fixture
 def open_desk(live_app: LiveApp) -> Iterator[None]:
     """Staff answer now, whatever the real clock says (the desk's hours are restored afterwards)."""
-    desk = live_app.components.engine._services.desk
+    desk = live_app.components.engine.services.desk
     assert desk is not None
     saved = desk.settings
     desk.settings = saved.model_copy(update={"always_open": True})

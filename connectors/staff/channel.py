@@ -1,0 +1,60 @@
+"""The ``staff`` channel: the console city staff and interpreters work in, and its JSON API.
+
+Pages, not a resident channel: :class:`StaffConsole` (``/staff``) and :class:`StaffDeskApi`
+(``/api/v1/auth/...``, ``/api/v1/handoffs/...``, ``/ws/staff``) on the core's staff accounts and desk.
+The session cookie is marked Secure when the server is public over HTTPS (``server.public_https``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from bot.channels import (
+    ChannelConfigError,
+    ChannelContext,
+    ChannelKind,
+    StaffDeskServices,
+    cannot_send,
+    channel_settings,
+)
+from bot.protocols import StaffAuth
+from connectors.staff.api import StaffDeskApi
+from connectors.staff.console import StaffConsole
+
+
+class StaffSettings(BaseModel):
+    """``connectors.staff``: nothing to set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StaffChannel:
+    """The staff console and its JSON API."""
+
+    name: ClassVar[str] = "staff"
+    kind: ClassVar[ChannelKind] = ChannelKind.PAGES
+    send = staticmethod(cannot_send)
+
+    def __init__(self, accounts: StaffAuth, desk: StaffDeskServices, context: ChannelContext) -> None:
+        self.api = StaffDeskApi(accounts, desk, secure_cookie=context.public_https)
+        self.console = StaffConsole(bots=context.policy.bots, catalog=context.catalog)
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> StaffChannel:
+        """Validate ``connectors.staff``; the app must provide the staff accounts and desk."""
+        channel_settings(StaffSettings, cls.name, section)
+        if context.accounts is None or context.desk is None:
+            raise ChannelConfigError(f"connectors.{cls.name}: this app has no staff accounts or desk "
+                                     f"(set connectors.{cls.name}.enabled: false to serve no console)")
+        return cls(context.accounts, context.desk, context)
+
+    def router(self) -> APIRouter:
+        """``/staff``, its static files, the console's JSON API and ``/ws/staff``."""
+        router = APIRouter()
+        router.include_router(self.api.router())
+        router.include_router(self.console.router())
+        return router
