@@ -37,10 +37,11 @@ from bot.desk.resident import ResidentDesk
 from bot.desk.service import StaffDesk
 from bot.desk.store import DeskStore
 from bot.effect_worker import EffectWorker
-from bot.effects import EffectHandler, EffectRegistry, plugin_effects
+from bot.effects import EffectHandler, EffectRegistry, builtin_effects, plugin_effects
 from bot.engine import DialogueEngine
 from bot.forms import default_forms
 from bot.http_errors import error_response, install_error_handlers
+from bot.notifications import BroadcastDesk, NotificationService, NotificationSettings, NotificationStore
 from bot.protocols import TopicSearch, Understanding
 from bot.secrets import SecretVault, load_key
 from bot.secure_forms import SecureForms
@@ -51,6 +52,7 @@ from bot.storage.effects import EffectStore
 from bot.storage.secure_forms import SecureFormStore
 from bot.storage.store import SqlStore
 from bot.storage.turns import TurnQueueStore
+from bot.tasks import LazyUnderstanding, broker_url, effect_trigger
 from bot.topics import TopicContract
 from bot.turn import Services
 from bot.types import ChannelPolicy
@@ -80,13 +82,14 @@ class Components:
     desk: StaffDesk
     worker: EffectWorker
     secure_forms: SecureForms
+    notifications: NotificationService
 
 
 def build_components(
     config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True,
     content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None, retrieval: bool = False,
     now: Callable[[], datetime] | None = None, skills: Iterable[Skill] = (), effects: Iterable[EffectHandler] = (),
-    search: TopicSearch | None = None,
+    search: TopicSearch | None = None, nlu_needed: bool = True,
 ) -> Components:
     """Build and wire everything for ``config``.
 
@@ -96,6 +99,9 @@ def build_components(
     change which topics a "did you mean ...?" offers, never the topic decided. ``now`` replaces the clock of the staff
     desk (business hours, waiting times) in tests. ``skills`` and ``effects`` are registered before
     the plugins' and the built-in ones (tests and embedding applications add their own this way).
+    ``nlu_needed=False`` (a task worker) loads the trained NLU only when a turn is answered.
+    With ``YORISOI_BROKER_URL`` set, a commit with effects enqueues ``run_effects`` (:mod:`bot.tasks`)
+    instead of waking the in-process worker.
     """
     clock = now or (lambda: datetime.now(UTC))
     database = create_database_engine(config.resolved_database_url)
@@ -108,7 +114,8 @@ def build_components(
     if nlu is None:
         from bot.training import load_or_train_nlu  # heavy: loads the encoder and the language model
 
-        nlu = load_or_train_nlu(config, knowledge, contract)
+        nlu = (load_or_train_nlu(config, knowledge, contract) if nlu_needed
+               else LazyUnderstanding(lambda: load_or_train_nlu(config, knowledge, contract)))
     desk_store = DeskStore(sessions)
     resident_desk = ResidentDesk(desk_store, profile, config.handoff, now=clock)
     pipeline = translation_pipeline(config, sessions)
@@ -124,17 +131,21 @@ def build_components(
         kb_search.start()
         search = kb_search
     vault = SecretVault(sessions, load_key(config.data_path))
-    worker = EffectWorker(EffectStore(sessions), EffectRegistry([*effects, *plugin_effects()]),
+    worker = EffectWorker(EffectStore(sessions), EffectRegistry([*effects, *plugin_effects(), *builtin_effects()]),
                           lambda: engine.catalog, secrets=vault)
+    wake_effects = effect_trigger(worker.wake)  # in-process, or enqueue run_effects on the broker
     registry = SkillRegistry([*skills, *plugin_skills(), *builtin_skills()],
                            enabled={bot: cfg.skills for bot, cfg in config.bots.items()})
     engine = DialogueEngine(
         store=store, followers=store, queue=TurnQueueStore(sessions), nlu=nlu, services=services, skills=registry,
-        forms=default_forms(), search=search, runner=config.dialogue.runner_settings(),
-        committed=lambda turn: worker.wake() if turn.effects else None,
+        forms={**registry.forms(), **default_forms()}, search=search, runner=config.dialogue.runner_settings(),
+        committed=lambda turn: wake_effects() if turn.effects else None,
     )
     secure_forms = SecureForms(SecureFormStore(sessions), vault, engine, lambda: engine.catalog)
-    return Components(config, database, store, knowledge, catalog, nlu, engine, accounts, desk, worker, secure_forms)
+    notifications = NotificationService(NotificationStore(sessions, config.default_language), lambda: engine.catalog,
+                                        pipeline, NotificationSettings.from_config(config, profile), now=clock)
+    return Components(config, database, store, knowledge, catalog, nlu, engine, accounts, desk, worker, secure_forms,
+                      notifications)
 
 
 def translation_pipeline(config: AppConfig, sessions: Any) -> Any:
@@ -198,6 +209,14 @@ def channel_policy(config: AppConfig) -> ChannelPolicy:
     )
 
 
+def check_channel_sections(config: AppConfig) -> None:
+    """Fail fast on a ``connectors:`` section naming no installed channel (:class:`ConfigError`)."""
+    try:
+        enabled_channel_names(installed_channels(), config.connectors)
+    except ChannelConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
 def channels_for(config: AppConfig, parts: Components, environ: Mapping[str, str] | None = None) -> list[Channel]:
     """Every installed channel its ``connectors:`` section does not disable, built from that section.
 
@@ -210,7 +229,7 @@ def channels_for(config: AppConfig, parts: Components, environ: Mapping[str, str
             handler=parts.engine, policy=channel_policy(config), catalog=lambda: parts.engine.catalog,
             environ=os.environ if environ is None else environ, enabled=frozenset(names),
             public_https=config.server.public_https, accounts=parts.accounts, desk=parts.desk,
-            secure_forms=getattr(parts, "secure_forms", None),
+            secure_forms=parts.secure_forms, notifications=BroadcastDesk(parts.notifications),
         )
         return [installed[name].from_config(config.connectors.get(name, {}), context) for name in names]
     except ChannelConfigError as error:
@@ -228,8 +247,10 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
         # Staff messages, effect results and recovered answers to channels that push (LINE) leave through
         # the outbox; browsers fetch theirs. Effects are performed in-process; the sweep answers what a
         # killed process left behind.
-        tasks = [asyncio.create_task(parts.worker.run_forever()),
-                 asyncio.create_task(_sweep_forever(parts.engine, config.dialogue.sweep_after_seconds))]
+        # With a broker (YORISOI_BROKER_URL), `yorisoi worker` performs effects and the sweep instead.
+        tasks = [] if broker_url() else [
+            asyncio.create_task(parts.worker.run_forever()),
+            asyncio.create_task(_sweep_forever(parts, config.dialogue.sweep_after_seconds))]
         if pushing:
             outbox = Outbox(parts.store.sessions, pushing, audience=parts.engine)
             tasks.append(asyncio.create_task(outbox.run_forever()))
@@ -268,11 +289,18 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
     return app
 
 
-async def _sweep_forever(engine: DialogueEngine, interval: float) -> None:
-    """Answer messages left unanswered, at start-up and then every ``interval`` seconds."""
+def housekeeping(parts: Components) -> None:
+    """Answer messages left unanswered; forget expired secure-form links and sealed secrets; deliver notifications."""
+    parts.engine.runner.sweep()
+    parts.secure_forms.purge_expired()
+    parts.notifications.deliver_due()
+
+
+async def _sweep_forever(parts: Components, interval: float) -> None:
+    """Housekeeping at start-up and then every ``interval`` / 2 seconds."""
     while True:
         try:
-            await run_in_threadpool(engine.runner.sweep)
+            await run_in_threadpool(housekeeping, parts)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database restarts, say: try again next round

@@ -19,7 +19,15 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel, ValidationError
 
-from bot.protocols import HandoffDesk, HandoffRoom, MessageHandler, SecureFormService, StaffAuth, StaffDirectory
+from bot.protocols import (
+    Broadcasts,
+    HandoffDesk,
+    HandoffRoom,
+    MessageHandler,
+    SecureFormService,
+    StaffAuth,
+    StaffDirectory,
+)
 from bot.types import ChannelPolicy, Reply
 from translations.catalog import Catalog
 
@@ -49,6 +57,22 @@ class Address:
     key: str
 
 
+class TryLater(Exception):
+    """Raised by :meth:`Channel.send` when a message could not be delivered now but may be later.
+
+    The platform is down (5xx), slow (a timeout), unreachable, or asks to slow down (429, or the
+    channel's own rate limit). The outbox puts the message back and tries again after
+    ``retry_after`` seconds when given (e.g. the platform's ``Retry-After``), else after its backoff.
+    A permanent refusal is not raised: ``send`` returns False.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        #: Short and free of personal data: it is stored as the message's ``error``.
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class StaffDeskServices(HandoffDesk, HandoffRoom, StaffDirectory, Protocol):
     """The staff desk as the console sees it."""
 
@@ -67,6 +91,8 @@ class ChannelContext:
     accounts: StaffAuth | None = None
     desk: StaffDeskServices | None = None
     secure_forms: SecureFormService | None = None
+    #: Notifications to many residents (the admin broadcasts API).
+    notifications: Broadcasts | None = None
 
 
 class Channel(Protocol):
@@ -85,7 +111,11 @@ class Channel(Protocol):
         ...
 
     async def send(self, address: Address, reply: Reply, language: str) -> bool:
-        """Deliver a message written outside a reply (``PLATFORM`` channels); False when it could not be sent."""
+        """Deliver a message written outside a reply (``PLATFORM`` channels); False when it was refused for good.
+
+        Raises :class:`TryLater` when it may be delivered later; a send retried with the same
+        ``address.key`` must not reach the resident twice.
+        """
         ...
 
 

@@ -30,10 +30,11 @@ def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
     """Serve HTTP with uvicorn."""
     import uvicorn
 
-    from bot.app import build_components, create_app
+    from bot.app import build_components, check_channel_sections, create_app
 
     host = args.host or config.server.host
     port = args.port or config.server.port
+    check_channel_sections(config)  # before the slow part: a wrong section name fails at once
     components = build_components(config, migrate=not args.no_migrate, retrieval=True)
     from bot.cli_users import ensure_demo_users
 
@@ -127,9 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.cli_nlu import register_nlu_commands
     from bot.cli_translations import register_translation_commands
     from bot.cli_users import register_user_commands
+    from bot.cli_worker import register_worker_commands
 
     parser = build_parser([register_nlu_commands, register_kb_commands, register_translation_commands,
-                           register_user_commands])
+                           register_user_commands, register_worker_commands])
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -138,7 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_runtime(config)
     command: Command = args.func
-    return command(args, config)
+    try:
+        return command(args, config)
+    except ConfigError as error:  # a channel's section is checked when the app is built
+        print(f"yorisoi: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -98,6 +98,27 @@ class HandoffConfig(_Strict):
     always_open: bool = False
 
 
+class QuietHoursConfig(_Strict):
+    """Non-urgent notifications wait from ``start`` to ``end`` (HH:MM in the city's time zone; may span midnight)."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class NotificationsConfig(_Strict):
+    """Notifications and broadcasts (``bot.notifications``)."""
+
+    #: Notices and reminders queued in these hours wait until they end; disaster alerts never wait.
+    quiet_hours: QuietHoursConfig | None = None
+    #: A recipient whose language has no curated text gets a machine translation (marked as such)
+    #: when a model is installed; otherwise, or when False, the text in ``fallback_language``.
+    machine_translation: bool = True
+    fallback_language: str = "en"
+    #: A delivery that keeps failing is retried with exponential backoff, then left as failed (dead letter).
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    retry_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+
+
 class ServerConfig(_Strict):
     """Where ``yorisoi run`` listens by default."""
 
@@ -127,6 +148,7 @@ class AppConfig(_Strict):
     dialogue: DialogueConfig = DialogueConfig()
     handoff: HandoffConfig = HandoffConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     #: One section per channel, validated by the channel itself (``bot.channels``); ``enabled: false`` turns
     #: an installed channel off.
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -163,6 +185,9 @@ class AppConfig(_Strict):
     def _default_language_configured(self) -> AppConfig:
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not in languages")
+        if self.notifications.fallback_language not in self.languages:
+            raise ValueError(f"notifications.fallback_language {self.notifications.fallback_language!r} "
+                             "is not in languages")
         return self
 
     @property

@@ -79,7 +79,8 @@ class EffectWorker:
             return self._give_up(effect, catalog, "unknown_kind", "error.apology")
         secrets: dict[str, str] = {}
         if effect.secret_id is not None:
-            opened = self._secrets.unseal(effect.secret_id) if self._secrets is not None else None
+            vault = self._secrets
+            opened = vault.unseal(effect.secret_id, effect.conversation_id) if vault is not None else None
             if opened is None:  # expired before we got to it: the resident must enter it again
                 return self._give_up(effect, catalog, "secret_expired", "error.apology")
             secrets = opened

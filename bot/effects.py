@@ -105,3 +105,29 @@ def plugin_effects() -> list[EffectHandler]:
     for entry in entry_points(group=EFFECT_ENTRY_POINTS):
         found.extend(entry.load()())
     return found
+
+
+class NotifyEffect:
+    """Built-in ``notify``: a message for the resident, performed after the turn like any effect.
+
+    ``params``: ``{"key": <catalog key>}``, plus any ``{name}`` values the text takes. The reply is
+    the catalog text in the resident's language (reminders and notices use it).
+    """
+
+    kind = "notify"
+
+    def perform(self, request: EffectRequest) -> Sequence[Reply]:
+        """One reply with the text of ``params["key"]``; an unknown key is refused (not retried)."""
+        key = request.params.get("key")
+        if not isinstance(key, str) or not key:
+            raise EffectFailed("error.apology")
+        values = {name: value for name, value in request.params.items() if name != "key"}
+        try:
+            return (Reply(text=request.text(key, **values)),)
+        except KeyError:  # the catalog has no such key: retrying will not help
+            raise EffectFailed("error.apology") from None
+
+
+def builtin_effects() -> list[EffectHandler]:
+    """The effect handlers every deployment has (registered after the plugins')."""
+    return [NotifyEffect()]

@@ -169,7 +169,7 @@ class DialogueEngine:
     def _understand(self, content: Content, message: InboundMessage, state: DialogueState) -> NluResult:
         payload = parse_payload(message.text)
         if payload is None:
-            return content.nlu.parse(  # type: ignore[no-any-return]
+            return content.nlu.parse(
                 message.bot, message.text, preferred_language=message.language or state.language, today=self._today()
             )
         # A button: the topic is known for sure; the language stays what it was.

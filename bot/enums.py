@@ -103,3 +103,33 @@ class EffectStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class NotificationKind(StrEnum):
+    """What a notification is about; quiet hours hold back every kind but disaster alerts."""
+
+    NOTICE = "notice"
+    REMINDER = "reminder"
+    DISASTER = "disaster"
+
+    @property
+    def waits_for_quiet_hours(self) -> bool:
+        """Whether deliveries of this kind wait until the configured quiet hours end."""
+        return self is not NotificationKind.DISASTER
+
+
+class DeliveryStatus(StrEnum):
+    """One recipient of a notification: queued → sent | skipped (with a reason) | failed (the dead letters)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class NotificationStatus(StrEnum):
+    """A notification as a whole: queued (nothing delivered yet) → sending → done (every recipient settled)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    DONE = "done"

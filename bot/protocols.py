@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from fastapi import APIRouter
-
 from bot.desk.views import (
     CannedReply,
     HandoffSummary,
@@ -24,7 +22,7 @@ from bot.desk.views import (
 )
 from bot.enums import Role
 from bot.records import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, PendingTurn, TurnOutcome
-from bot.types import ChannelPolicy, InboundMessage, Reply, TranscriptEntry, TurnResult
+from bot.types import InboundMessage, Reply, TranscriptEntry, TurnResult
 
 
 class MessageHandler(Protocol):
@@ -57,16 +55,6 @@ class Audience(Protocol):
 
     def is_active(self, bot: str, channel: str, sender: str) -> bool:
         """Whether anything may be pushed to ``sender`` (False after an unfollow)."""
-        ...
-
-
-class Connector(Protocol):
-    """A channel: builds the HTTP routes that receive its messages."""
-
-    name: str
-
-    def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
-        """Routes to mount on the app; they pass messages to ``handler``."""
         ...
 
 
@@ -259,21 +247,11 @@ class StaffDirectory(Protocol):
         ...
 
 
-class PushChannel(Protocol):
-    """A channel that can send a message on its own (LINE's push API); web and kiosk clients poll instead."""
-
-    channel: str
-
-    async def push(self, bot: str, sender: str, message_id: int, reply: Reply, language: str) -> bool:
-        """Send ``reply`` to ``sender``; False when it could not be sent (the outbox marks it failed)."""
-        ...
-
-
 class SecretOpener(Protocol):
     """Sealed secret slot values as effect handlers receive them (``bot.secrets.SecretVault``)."""
 
-    def unseal(self, sealed_id: str) -> dict[str, str] | None:
-        """The values in clear, or None when they expired or were discarded."""
+    def unseal(self, sealed_id: str, conversation_id: str | None = None) -> dict[str, str] | None:
+        """The values in clear (only from ``conversation_id`` when given), or None when expired or discarded."""
         ...
 
     def discard(self, sealed_id: str) -> None:
@@ -327,4 +305,23 @@ class SecureFormService(Protocol):
         False when the link is unknown, used or expired; ValueError (the link still works) when a
         field is empty or too long.
         """
+        ...
+
+
+class Broadcasts(Protocol):
+    """Notifications to a bot's residents as the admin API sends them (``bot.notifications.BroadcastDesk``)."""
+
+    def send(self, bot: str, audience: dict[str, Any], message: dict[str, Any], *, kind: str, created_by: str,
+             dry_run: bool = False) -> dict[str, Any]:
+        """Queue ``message`` for the audience (``dry_run``: only count): ``{"id", "recipients", "missing_languages"}``.
+
+        ``audience``: ``channels``, ``languages``, ``conversation_ids``, ``districts`` (lists of strings);
+        ``message``: ``{"<language>": "text", ...}`` or ``{"key": "catalog.key", "params": {...}}``.
+        Raises ``bot.types.ClientError`` (422) for an unknown bot, language or catalog key, an empty
+        message, or a filter that cannot be applied.
+        """
+        ...
+
+    def status(self, notification_id: int) -> dict[str, Any] | None:
+        """``{"status": "queued|sending|done", "sent", "failed", "skipped", "pending", ...}``; None when unknown."""
         ...

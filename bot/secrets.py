@@ -75,14 +75,15 @@ class SecretVault:
         log.debug("sealed %d secret value(s) for a conversation", len(clear))
         return sealed_id
 
-    def unseal(self, sealed_id: str) -> dict[str, str] | None:
-        """The values sealed as ``sealed_id``; None when missing, expired or unreadable (another key)."""
+    def unseal(self, sealed_id: str, conversation_id: str | None = None) -> dict[str, str] | None:
+        """The values sealed as ``sealed_id`` (in ``conversation_id`` when given: a forged id from another
+        conversation opens nothing); None when missing, expired or unreadable (another key)."""
         now = datetime.now(UTC)
+        where = [models.SealedSecret.id == sealed_id, models.SealedSecret.expires_at > now]
+        if conversation_id is not None:
+            where.append(models.SealedSecret.conversation_id == conversation_id)
         with self._sessions() as session:
-            ciphertext = session.scalar(
-                select(models.SealedSecret.ciphertext)
-                .where(models.SealedSecret.id == sealed_id, models.SealedSecret.expires_at > now)
-            )
+            ciphertext = session.scalar(select(models.SealedSecret.ciphertext).where(*where))
         if ciphertext is None:
             return None
         try:

@@ -110,6 +110,10 @@ class SecureForms:
             log.debug("secure form turn failure", exc_info=True)
         return True
 
+    def purge_expired(self) -> int:
+        """Delete expired links and sealed values nobody used; returns how many rows went."""
+        return self._requests.purge_expired() + self._vault.purge_expired()
+
     def _label(self, slot: str, language: str) -> str:
         key = f"secure.field.{slot}"
         catalog = self._catalog()

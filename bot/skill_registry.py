@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from bot.form_engine import Form
 from bot.turn import Turn
 
 #: The entry point group plugins register skills in.
@@ -26,6 +27,8 @@ class Skill:
     name: str
     topics: frozenset[str]
     run: Callable[[Turn], None]
+    #: Forms the skill starts (``start_form``); the engine continues them on later turns.
+    forms: tuple[Form, ...] = ()
 
     def handles(self, turn: Turn) -> bool:
         """Whether the turn's topic is one of this skill's."""
@@ -59,6 +62,10 @@ class SkillRegistry:
     def names(self) -> tuple[str, ...]:
         """Registered skill names."""
         return tuple(self._skills)
+
+    def forms(self) -> dict[str, Form]:
+        """The forms the registered skills start, by name."""
+        return {form.name: form for skill in self._skills.values() for form in skill.forms}
 
     def for_turn(self, turn: Turn) -> Skill | None:
         """The first skill of the turn's bot that handles it."""

@@ -104,6 +104,11 @@ def handoff_declined(turn: Turn) -> None:
     turn.say("handoff.declined", buttons=turn.menu_buttons())
 
 
+def stray_secure_form(turn: Turn) -> None:
+    """A secure form arrived when no form waits for it (it was cancelled meanwhile): ask again."""
+    turn.say("secure.expired", buttons=turn.menu_buttons())
+
+
 def honest_task_answer(topic: str) -> SkillFunction:
     """A skill that answers ``topic`` with where and how to do it, from the profile."""
     keys = HONEST_TASK_ANSWERS[topic]
@@ -129,6 +134,7 @@ def builtin_skills() -> list[Skill]:
         "handoff_declined": handoff_declined,
         "back_to_bot": back_to_bot,
         "rate": rate,
+        "secret_submitted": stray_secure_form,
     }
     functions.update({topic: honest_task_answer(topic) for topic in HONEST_TASK_ANSWERS})
     return [topic_skill(topic, run) for topic, run in functions.items()]

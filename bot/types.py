@@ -35,6 +35,25 @@ class InboundMessage:
     location: Location | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def stored_payload(self) -> dict[str, Any]:
+        """What is stored with the message besides its text (metadata and a shared location)."""
+        payload: dict[str, Any] = {"metadata": self.metadata} if self.metadata else {}
+        if self.location is not None:
+            payload["location"] = {"latitude": self.location.latitude, "longitude": self.location.longitude,
+                                   "address": self.location.address}
+        return payload
+
+    @classmethod
+    def from_stored(cls, bot: str, channel: str, sender: str, text: str, language: str | None,
+                    external_id: str | None, payload: dict[str, Any]) -> InboundMessage:
+        """The message as :meth:`stored_payload` stored it."""
+        place = payload.get("location")
+        location = Location(float(place["latitude"]), float(place["longitude"]), place.get("address")) \
+            if isinstance(place, dict) else None
+        metadata = payload.get("metadata")
+        return cls(bot=bot, channel=channel, sender=sender, text=text, language=language, external_id=external_id,
+                   location=location, metadata=dict(metadata) if isinstance(metadata, dict) else {})
+
 
 @dataclass(frozen=True)
 class Button:

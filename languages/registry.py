@@ -162,3 +162,28 @@ def line_language(tag: str | None, allowed: Iterable[str], default: str) -> str:
         if code is not None and code != home:
             return by_lower.get(code.lower(), default)
     return by_lower.get((home or primary).lower(), default)
+
+
+def browser_language(accept_language: str, languages: Iterable[str], default: str) -> str:
+    """The first language of an ``Accept-Language`` header (by quality) that is in ``languages``, else ``default``.
+
+    ``zh-TW`` / ``zh-Hant`` / ``zh-HK`` read Traditional Chinese, other ``zh`` tags Simplified; ``pt-BR`` reads ``pt``.
+    """
+    by_lower = {code.lower(): code for code in languages}
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")[:20]):
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, position, tag.strip().lower()))
+    for _weight, _position, tag in sorted(ranked):
+        if tag in by_lower:
+            return by_lower[tag]
+        if tag.startswith("zh"):
+            tag = "zh-hant" if any(mark in tag for mark in ("hant", "-tw", "-hk", "-mo")) else "zh-hans"
+        for candidate in (tag, tag.split("-")[0]):
+            if candidate in by_lower:
+                return by_lower[candidate]
+    return default

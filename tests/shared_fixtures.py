@@ -15,10 +15,10 @@ from sqlalchemy import create_engine, text
 from bot.app import Components, build_components, create_app
 from bot.config import AppConfig, load_config
 from bot.effects import EffectHandler
-from bot.protocols import Understanding
-from bot.protocols import TopicSearch
+from bot.protocols import TopicSearch, Understanding
 from bot.skill_registry import Skill
-from bot.testing import conversation, conversations  # noqa: F401  (the test channel's fixtures)
+from bot.testing import conversation, conversations, standard_nlu  # noqa: F401  (the test channel's fixtures)
+from bot.testing import shipped_content as shipped
 from bot.topics import TopicContract
 from knowledge.base import CuratedKnowledgeBase
 from tests.fakes import RuleNlu
@@ -84,29 +84,13 @@ def make_config(tmp_path: Path) -> Callable[..., AppConfig]:
 @pytest.fixture
 def rule_nlu() -> RuleNlu:
     """A rule-based stand-in for the NLU with the rules most engine tests need."""
-    nlu = RuleNlu()
-    for needle, topic in [
-        ("こんにちは", "greet"), ("hello", "greet"), ("住民票", "resident_certificate"),
-        ("juminhyo", "resident_certificate"), ("ごみの日", "garbage_collection_day"),
-        ("garbage day", "garbage_collection_day"), ("最初から", "restart"), ("start over", "restart"),
-        ("in english", "change_language"), ("英語で", "change_language"), ("staff", "talk_to_staff"),
-        ("職員", "talk_to_staff"), ("開館時間", "library_hours"), ("opening hours", "library_hours"),
-        ("外国人相談", "multilingual_consultation"), ("consultation desk", "multilingual_consultation"),
-    ]:
-        nlu.add(needle, topic)
-    from nlu.types import Entity
-
-    nlu.entities["in english"] = [Entity("language", "en", "English", 3, 10)]
-    nlu.entities["英語で"] = [Entity("language", "en", "英語", 0, 2)]
-    nlu.entities["北地区"] = [Entity("district", "kita", "北地区", 0, 3)]
-    nlu.entities["kita"] = [Entity("district", "kita", "kita", 0, 4)]
-    return nlu
+    return standard_nlu()
 
 
 @pytest.fixture(scope="session")
 def shipped_content() -> tuple[CuratedKnowledgeBase, Catalog, TopicContract]:
     """The KB, catalogs and topic contract as shipped, read once per test session."""
-    return CuratedKnowledgeBase.load(), Catalog.load(), TopicContract.load()
+    return shipped()
 
 
 @pytest.fixture

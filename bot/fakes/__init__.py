@@ -15,19 +15,20 @@ Interface                                              Fake
 ``SecretOpener``                                       :class:`MemoryVault`
 ``MessageHandler``                                     :class:`RecordingMessageHandler`
 ``Audience``                                           :class:`FakeAudience`
-``PushChannel``                                        :class:`RecordingPushChannel`
+``Broadcasts``                                         :class:`MemoryBroadcasts`
 ``bot.effects.EffectHandler``                          :class:`RecordingEffectHandler`
 ``bot.channels.Channel``                               :class:`RecordingChannel`
 ``bot.handlers.TurnHandler``                           :class:`RecordingTurnHandler`
 =====================================================  =========================================
 
-``Connector`` (HTTP routes only) has no fake. The memory stores keep the SQL stores' guarantees
+Every protocol has a fake (``tests/core/test_fakes.py`` checks it). The memory stores keep the SQL stores' guarantees
 (exactly-once inbound messages, one lease per conversation, versioned state, effects claimed once);
 :class:`MemoryEffectStore`, :class:`MemoryDeskStore` and :class:`MemorySecureFormStore` let the real
 ``EffectWorker``, ``StaffDesk`` and ``SecureForms`` run on a :class:`MemoryStore`.
 :mod:`bot.testing` wires them into a whole engine and talks to it as a resident would.
 """
 
+from bot.fakes.broadcasts import MemoryBroadcasts
 from bot.fakes.content import FakeTopicSearch, MemoryKnowledge, RuleNlu
 from bot.fakes.desk import MemoryAccounts, MemoryDeskStore, MemorySecureForms, MemoryStaffDesk
 from bot.fakes.queues import MemoryEffectStore, MemorySecureFormStore, MemoryTurnQueue, MemoryVault
@@ -38,7 +39,6 @@ from bot.fakes.recorders import (
     RecordingChannel,
     RecordingEffectHandler,
     RecordingMessageHandler,
-    RecordingPushChannel,
     RecordingTurnHandler,
 )
 from bot.fakes.rows import Clock
@@ -51,6 +51,7 @@ __all__ = [
     "FakeSecureFormView",
     "FakeTopicSearch",
     "MemoryAccounts",
+    "MemoryBroadcasts",
     "MemoryDeskStore",
     "MemoryEffectStore",
     "MemoryKnowledge",
@@ -63,7 +64,6 @@ __all__ = [
     "RecordingChannel",
     "RecordingEffectHandler",
     "RecordingMessageHandler",
-    "RecordingPushChannel",
     "RecordingTurnHandler",
     "RuleNlu",
 ]

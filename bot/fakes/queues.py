@@ -28,7 +28,7 @@ from bot.secrets import SecretVault
 from bot.storage.effects import ClaimedEffect, EffectStore
 from bot.storage.secure_forms import MAX_TOKEN_CHARS, SecureFormRequest, SecureFormStore
 from bot.storage.turns import token_hash
-from bot.types import InboundMessage, Location, Reply
+from bot.types import InboundMessage, Reply
 
 
 class MemoryTurnQueue(TurnQueue):
@@ -64,15 +64,8 @@ class MemoryTurnQueue(TurnQueue):
                 return None
             conversation = self.store.conversations[conversation_id]
             row.attempts += 1
-            place = row.payload.get("location")
-            location = Location(float(place["latitude"]), float(place["longitude"]), place.get("address")) \
-                if isinstance(place, dict) else None
-            metadata = row.payload.get("metadata")
-            message = InboundMessage(
-                bot=conversation.bot, channel=conversation.channel, sender=conversation.sender, text=row.text,
-                language=row.language, external_id=row.external_id, location=location,
-                metadata=dict(metadata) if isinstance(metadata, dict) else {},
-            )
+            message = InboundMessage.from_stored(conversation.bot, conversation.channel, conversation.sender,
+                                                 row.text, row.language, row.external_id, dict(row.payload))
             return PendingTurn(conversation_id, row.id, message, row.attempts)
 
     def outcome(self, message_id: int) -> TurnOutcome | None:
@@ -208,11 +201,13 @@ class MemoryVault(SecretVault, SecretOpener):
                                                      self.store.now() + ttl)
         return sealed_id
 
-    def unseal(self, sealed_id: str) -> dict[str, str] | None:
-        """The values sealed as ``sealed_id``; None when missing or expired."""
+    def unseal(self, sealed_id: str, conversation_id: str | None = None) -> dict[str, str] | None:
+        """The values sealed as ``sealed_id`` (only in ``conversation_id`` when given); None when missing or expired."""
         with self.store.lock:
             row = self.store.sealed.get(sealed_id)
-            return dict(row.values) if row is not None and row.expires_at > self.store.now() else None
+            if row is None or row.expires_at <= self.store.now() or conversation_id not in (None, row.conversation_id):
+                return None
+            return dict(row.values)
 
     def discard(self, sealed_id: str) -> None:
         """Forget the values (after their effect ended); unknown ids are ignored."""

@@ -17,7 +17,7 @@ from bot.channels import Address, Channel, ChannelContext, ChannelKind
 from bot.effects import EffectFailed, EffectHandler, EffectRequest
 from bot.enums import Direction, MessageStatus, Role
 from bot.handlers import TurnHandler
-from bot.protocols import Audience, MessageHandler, PushChannel
+from bot.protocols import Audience, MessageHandler
 from bot.records import InboundRecord
 from bot.turn import Turn
 from bot.types import InboundMessage, Reply, TranscriptEntry, TurnResult
@@ -94,21 +94,6 @@ class RecordingChannel(Channel):
     def texts(self) -> list[str]:
         """The texts sent, in order."""
         return [reply.text for _address, reply, _language in self.sent]
-
-
-@dataclass
-class RecordingPushChannel(PushChannel):
-    """A :class:`~bot.protocols.PushChannel` that records pushes; ``delivers`` is what it answers."""
-
-    channel: str = "test"
-    delivers: bool = True
-    pushed: list[tuple[str, str, int, Reply, str]] = field(default_factory=list)
-
-    async def push(self, bot: str, sender: str, message_id: int, reply: Reply, language: str) -> bool:
-        """Record (bot, sender, message id, reply, language) when delivering."""
-        if self.delivers:
-            self.pushed.append((bot, sender, message_id, reply, language))
-        return self.delivers
 
 
 @dataclass

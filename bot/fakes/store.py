@@ -83,12 +83,8 @@ class MemoryStore(Store, FollowerStore, ResidentUpdates):
                 for row in self._messages_of(conversation.id):
                     if row.external_id == message.external_id:
                         return InboundRecord(conversation.id, row.id, duplicate=True)
-            payload: dict[str, Any] = {"metadata": dict(message.metadata)} if message.metadata else {}
-            if message.location is not None:
-                place = message.location
-                payload["location"] = {"latitude": place.latitude, "longitude": place.longitude,
-                                       "address": place.address}
-            row = self._add_message(conversation.id, Direction.IN, Role.RESIDENT, message.text, payload,
+            row = self._add_message(conversation.id, Direction.IN, Role.RESIDENT, message.text,
+                                    message.stored_payload(),
                                     message.language, MessageStatus.RECEIVED, external_id=message.external_id)
             return InboundRecord(conversation.id, row.id)
 

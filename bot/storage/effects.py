@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.enums import Direction, EffectStatus, MessageStatus, Role
+from bot.enums import EffectStatus, Role
 from bot.storage import models
+from bot.storage.messages import MessageLog, OutOfTurnMessage
 from bot.types import Reply
 
 
@@ -43,6 +44,7 @@ class EffectStore:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._messages = MessageLog(sessions)
 
     def claim_due(self, limit: int, lease_seconds: float) -> list[ClaimedEffect]:
         """Up to ``limit`` effects that are due, now held by the caller for ``lease_seconds``."""
@@ -90,11 +92,9 @@ class EffectStore:
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return False  # another worker took it over after our lease expired
             for reply in replies:
-                session.add(models.Message(
-                    conversation_id=effect.conversation_id, direction=Direction.OUT, role=Role.BOT,
-                    text=reply.text, payload=reply.to_dict(), language=effect.language,
-                    status=MessageStatus.PENDING, out_of_turn=True, created_at=now,
-                ))
+                self._messages.add_out_of_turn(OutOfTurnMessage(effect.conversation_id, Role.BOT, reply,
+                                                                effect.language, extra={"effect": effect.kind}),
+                                               session=session)
             return True
 
     def retry_later(self, effect: ClaimedEffect, error: str, delay_seconds: float) -> None:

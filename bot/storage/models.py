@@ -70,8 +70,9 @@ class Message(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     topic: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
-    # inbound: received -> processed | failed; outbound: pending -> sent | failed
+    # inbound: received -> processed | failed; outbound: pending -> sending -> sent | failed
     status: Mapped[str] = mapped_column(String(16))
+    #: Why it failed (inbound), or why the last push attempt failed / the push was given up (outbound).
     error: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(128))
     #: Sent to the resident outside a reply (staff, interpreter, system notices): channels push or poll these.
@@ -81,7 +82,11 @@ class Message(Base):
     #: Outbound: the inbound message this reply answers (a resend gets exactly these back).
     reply_to: Mapped[int | None] = mapped_column(Integer, index=True)
     #: Inbound: how often a turn was started for it (a message that keeps crashing its process fails).
+    #: Outbound pushes: how often the outbox claimed it (also the claim's fencing token).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Outbound pushes: when a ``pending`` message may be tried again, or until when a ``sending`` claim
+    #: holds (a crashed pusher's claim expires and the message is claimed again); None: due now.
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -259,3 +264,46 @@ class SealedSecret(Base):
     ciphertext: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notification(Base):
+    """A message for many residents (``bot.notifications``): what to say, to whom, and how far it got."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bot: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # notice | reminder | disaster
+    #: ``{"key", "params"}`` (a catalog text) or ``{"texts": {language: text}}`` (curated per language).
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The audience filter as it was asked for (channels, languages, conversation ids).
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sending | done
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Who sent it: a console username, or ``admin-token``.
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Delivery(Base):
+    """One recipient of a notification; never two for the same conversation and notification."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "conversation_id", name="uq_delivery_recipient"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    #: The recipient's language when it was queued; the language it was rendered in once sent.
+    language: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed | skipped
+    reason: Mapped[str | None] = mapped_column(String(200))
+    #: The out-of-turn message written for it (the channel pushes it or the client fetches it).
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Not before: quiet hours and retries move it later.
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.enums import ConversationMode, Direction, HandoffStatus, LanguageSource, MessageStatus, Role
+from bot.enums import ConversationMode, HandoffStatus, LanguageSource, MessageStatus, Role
 from bot.records import (
     CompletedTurn,
     DialogueState,
@@ -27,6 +26,7 @@ from bot.records import (
     StateConflict,
 )
 from bot.storage import models
+from bot.storage.messages import MessageLog
 from bot.storage.turns import add_turn_extras
 from bot.types import InboundMessage, TranscriptEntry
 
@@ -38,6 +38,7 @@ class SqlStore:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._messages = MessageLog(sessions)
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -57,21 +58,8 @@ class SqlStore:
                 )
                 if existing is not None:
                     return InboundRecord(conversation.id, existing, duplicate=True)
-            payload: dict[str, Any] = {"metadata": message.metadata} if message.metadata else {}
-            if message.location is not None:
-                payload["location"] = {
-                    "latitude": message.location.latitude,
-                    "longitude": message.location.longitude,
-                    "address": message.location.address,
-                }
-            row = models.Message(
-                conversation_id=conversation.id, direction=Direction.IN, role=Role.RESIDENT, text=message.text,
-                payload=payload, language=message.language, status=MessageStatus.RECEIVED,
-                external_id=message.external_id,
-            )
-            session.add(row)
-            session.flush()
-            return InboundRecord(conversation.id, row.id)
+            message_id = self._messages.add_inbound(conversation.id, message, session=session)
+            return InboundRecord(conversation.id, message_id)
 
     def load_state(self, conversation_id: str) -> DialogueState:
         """The stored state, or a fresh one for a new conversation."""
@@ -110,19 +98,11 @@ class SqlStore:
                 )
                 if updated.rowcount != 1:  # type: ignore[attr-defined]
                     raise StateConflict(turn.conversation_id)
-            session.execute(
-                update(models.Message).where(models.Message.id == turn.inbound_id).values(
-                    status=MessageStatus.PROCESSED, language=turn.language, topic=turn.topic,
-                    confidence=turn.confidence,
-                )
-            )
+            self._messages.settle_inbound(turn.inbound_id, language=turn.language, topic=turn.topic,
+                                          confidence=turn.confidence, session=session)
             for draft in turn.outbound:
-                session.add(models.Message(
-                    conversation_id=turn.conversation_id, direction=Direction.OUT, role=draft.role,
-                    text=draft.reply.text, payload=draft.reply.to_dict(), language=draft.language,
-                    topic=turn.topic, status=MessageStatus.PENDING, reply_to=turn.inbound_id,
-                    out_of_turn=turn.detached,
-                ))
+                self._messages.add_reply(turn.conversation_id, turn.inbound_id, draft, topic=turn.topic,
+                                         detached=turn.detached, session=session)
             add_turn_extras(session, turn, now)
             if turn.handoff is not None:
                 self._add_handoff(session, turn.conversation_id, turn.handoff)
@@ -180,16 +160,13 @@ class SqlStore:
                   *, detached: bool = False) -> None:
         """Mark an inbound message as failed (it stays stored) and store the apology it is answered with."""
         with self._sessions.begin() as session:
-            row = session.get(models.Message, message_id)
-            if row is None or row.status != MessageStatus.RECEIVED:
+            if not self._messages.set_status(message_id, MessageStatus.FAILED, expected=MessageStatus.RECEIVED,
+                                             error=reason, session=session):
                 return  # answered meanwhile (by another server): never answer twice
-            row.status, row.error = MessageStatus.FAILED, reason
-            if apology is not None:
-                session.add(models.Message(
-                    conversation_id=row.conversation_id, direction=Direction.OUT, role=apology.role,
-                    text=apology.reply.text, payload=apology.reply.to_dict(), language=apology.language,
-                    status=MessageStatus.PENDING, reply_to=message_id, out_of_turn=detached,
-                ))
+            conversation_id = session.scalar(select(models.Message.conversation_id)
+                                             .where(models.Message.id == message_id))
+            if apology is not None and conversation_id is not None:
+                self._messages.add_reply(conversation_id, message_id, apology, detached=detached, session=session)
 
     def transcript(self, bot: str, sender: str) -> list[TranscriptEntry]:
         """All messages of ``sender`` with ``bot`` on every channel, oldest first."""
@@ -220,10 +197,9 @@ class SqlStore:
                        models.Message.id > after)
                 .order_by(models.Message.id)
             ).all()
-            pending = [m.id for m in rows if m.status == MessageStatus.PENDING]
-            if pending:
-                session.execute(update(models.Message).where(models.Message.id.in_(pending))
-                                .values(status=MessageStatus.SENT))
+            for m in rows:
+                if m.status == MessageStatus.PENDING:
+                    self._messages.set_status(m.id, MessageStatus.SENT, session=session)
             return [
                 TranscriptEntry(id=m.id, channel=channel, direction=m.direction, role=m.role, text=m.text,
                                 language=m.language, topic=m.topic, status=MessageStatus.SENT,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.enums import Direction, EffectStatus, MessageStatus
 from bot.records import CompletedTurn, PendingTurn, TurnOutcome
 from bot.storage import models
-from bot.types import InboundMessage, Location, Reply
+from bot.types import InboundMessage, Reply
 
 __all__ = ["TurnQueueStore", "add_turn_extras", "token_hash"]
 
@@ -93,16 +93,8 @@ class TurnQueueStore:
             conversation = session.get(models.Conversation, conversation_id)
             assert conversation is not None
             row.attempts = (row.attempts or 0) + 1
-            payload = dict(row.payload or {})
-            place = payload.get("location")
-            location = Location(float(place["latitude"]), float(place["longitude"]), place.get("address")) \
-                if isinstance(place, dict) else None
-            metadata = payload.get("metadata")
-            message = InboundMessage(
-                bot=conversation.bot, channel=conversation.channel, sender=conversation.sender, text=row.text,
-                language=row.language, external_id=row.external_id, location=location,
-                metadata=dict(metadata) if isinstance(metadata, dict) else {},
-            )
+            message = InboundMessage.from_stored(conversation.bot, conversation.channel, conversation.sender,
+                                                 row.text, row.language, row.external_id, dict(row.payload or {}))
             return PendingTurn(conversation_id, row.id, message, row.attempts)
 
     def outcome(self, message_id: int) -> TurnOutcome | None:

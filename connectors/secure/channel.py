@@ -43,7 +43,6 @@ class SecureChannel:
         service = self._context.secure_forms
         if service is None:
             return APIRouter()
-        # The pages take a catalog, not a provider: they show the texts of the catalog at start-up.
-        pages = SecureFormPages(catalog=self._context.catalog(),
+        pages = SecureFormPages(catalog=self._context.catalog,
                                 default_language=self._context.policy.default_language)
         return pages.router(service)

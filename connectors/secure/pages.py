@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.protocols import SecureFormService, SecureFormView
+from languages import browser_language
 from translations.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ class SecureFormPages:
 
     name = "secure"
 
-    def __init__(self, catalog: Catalog | None = None, default_language: str = "ja") -> None:
-        """``default_language`` is used for a dead link when the browser asks for no language the catalog has."""
-        self.catalog = catalog or Catalog.load()
+    def __init__(self, catalog: Callable[[], Catalog] | None = None, default_language: str = "ja") -> None:
+        """``catalog`` gives the current catalog (a reload replaces it); ``default_language`` is used for a
+        dead link when the browser asks for no language the catalog has."""
+        self._catalog = catalog or _loaded_once()
         self.default_language = default_language
 
     def router(self, service: SecureFormService) -> APIRouter:
@@ -120,11 +122,11 @@ class SecureFormPages:
 
     def _browser_language(self, request: Request) -> str:
         """For a dead link (its conversation's language is not told): the browser's, else the default."""
-        return browser_language(request.headers.get("accept-language", ""), self.catalog.languages,
+        return browser_language(request.headers.get("accept-language", ""), self._catalog().languages,
                                 self.default_language)
 
     def _texts(self, language: str) -> dict[str, str]:
-        return {name: self.catalog.text(f"secure.{name}", language) for name in PAGE_TEXTS}
+        return {name: self._catalog().text(f"secure.{name}", language) for name in PAGE_TEXTS}
 
     def _form(self, status: int, view: SecureFormView, invalid: set[str] | None = None) -> Response:
         texts = self._texts(view.language)
@@ -147,24 +149,6 @@ class SecureFormPages:
         return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def browser_language(accept_language: str, languages: tuple[str, ...], default: str) -> str:
-    """The first language of an ``Accept-Language`` header that is in ``languages`` (by quality), else ``default``."""
-    by_lower = {code.lower(): code for code in languages}
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept_language.split(",")[:20]):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            weight = 0.0
-        ranked.append((-weight, position, tag.strip().lower()))
-    for _weight, _position, tag in sorted(ranked):
-        if tag.startswith("zh"):
-            tag = "zh-hant" if any(mark in tag for mark in ("hant", "-tw", "-hk", "-mo")) else "zh-hans"
-        for candidate in (tag, tag.split("-")[0]):
-            if candidate in by_lower:
-                return by_lower[candidate]
-    return default
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -189,3 +173,9 @@ def _parse_form(body: bytes) -> Mapping[str, str]:
                                  encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS):
         fields.setdefault(name, value)
     return fields
+
+
+def _loaded_once() -> Callable[[], Catalog]:
+    """The shipped catalog, read once (standalone use without a core)."""
+    catalog = Catalog.load()
+    return lambda: catalog

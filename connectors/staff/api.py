@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.channels import StaffDeskServices
 from bot.enums import Role
 from bot.protocols import HandoffDesk, HandoffRoom, StaffAuth, StaffDirectory, StaffUser
 from connectors.errors import ApiError
@@ -89,16 +90,12 @@ class LabelsRequest(BaseModel):
     labels: list[str] = Field(max_length=20)
 
 
-class ConsoleDesk(HandoffDesk, HandoffRoom, StaffDirectory, Protocol):
-    """Everything the console's API calls: the queue, the rooms and the lists (``bot.desk.service.StaffDesk``)."""
-
-
 class StaffDeskApi:
     """Routes of the console's API."""
 
     name = "staff-api"
 
-    def __init__(self, auth: StaffAuth, desk: ConsoleDesk, *, secure_cookie: bool = False) -> None:
+    def __init__(self, auth: StaffAuth, desk: StaffDeskServices, *, secure_cookie: bool = False) -> None:
         """``desk`` implements :class:`HandoffDesk`, :class:`HandoffRoom` and :class:`StaffDirectory`."""
         self.auth = auth
         self.queue: HandoffDesk = desk

@@ -36,7 +36,7 @@ from connectors.catalogs import CatalogSource, catalog_source
 from connectors.errors import ApiError, check_message
 from connectors.static_files import static_file
 from connectors.web.delivery import CLIENT_ID_PATTERN, SENDER_PATTERN, client_metadata, deliver, transcript_json
-from languages import endonym
+from languages import browser_language, endonym
 from translations.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -105,30 +105,6 @@ def ui_strings(catalog: Catalog, language: str, keys: tuple[str, ...], bots: tup
     return strings
 
 
-def best_language(accept_language: str, languages: tuple[str, ...], default: str) -> str:
-    """The first of the browser's ``Accept-Language`` preferences this server speaks."""
-    by_lower = {code.lower(): code for code in languages}
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept_language.split(",")):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            weight = 0.0
-        ranked.append((-weight, position, tag.strip().lower()))
-    for _weight, _position, tag in sorted(ranked):
-        if tag in by_lower:
-            return by_lower[tag]
-        if tag.startswith("zh"):
-            traditional = any(mark in tag for mark in ("hant", "-tw", "-hk", "-mo"))
-            candidate = "zh-hant" if traditional else "zh-hans"
-            if candidate in by_lower:
-                return by_lower[candidate]
-        if tag.split("-")[0] in by_lower:
-            return by_lower[tag.split("-")[0]]
-    return default
-
-
 class WebWidgetConnector:
     """The widget's routes: demo page, static script, WebSocket chat and UI strings."""
 
@@ -158,7 +134,7 @@ class WebWidgetConnector:
         @router.get("/", response_class=HTMLResponse, include_in_schema=False)
         async def demo_page(request: Request, bot: str | None = None, lang: str | None = None) -> HTMLResponse:
             chosen_bot = bot if bot in policy.bots else default_bot
-            language = lang if lang in policy.languages else best_language(
+            language = lang if lang in policy.languages else browser_language(
                 request.headers.get("accept-language", ""), policy.languages, policy.default_language)
             catalog = self._catalog()
             strings = ui_strings(catalog, language, DEMO_KEYS, policy.bots)

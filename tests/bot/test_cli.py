@@ -29,7 +29,7 @@ def test_db_upgrade_creates_the_sqlite_database(tmp_path: Path) -> None:
                       encoding="utf-8")
     result = yorisoi("--config", str(config), "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert "revision 0004" in result.stdout
+    assert "revision 0006" in result.stdout
     assert (tmp_path / "data" / "y.db").exists()
 
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import Components
+from bot.skill_registry import topic_skill
 from bot.types import InboundMessage, TurnResult
 from nlu.types import Candidate
-from bot.skill_registry import topic_skill
 from tests.fakes import RuleNlu
 
 

@@ -26,7 +26,7 @@ def test_a_form_in_progress_survives_a_server_restart(
         ("in", "processed"), ("out", "pending"), ("in", "processed"), ("out", "pending")
     ]
     assert transcript[0].text == "ごみの日" and transcript[0].topic == "garbage_collection_day"
-    assert current_revision(after.database) == "0004"
+    assert current_revision(after.database) == "0006"
 
 
 def test_language_preference_is_stored_per_conversation(

@@ -100,6 +100,8 @@ def test_a_registered_channel_is_built_from_its_section_and_mounted(
         assert body["bot_name"] == components.engine.catalog.text("bot.library.name", "en")
         assert client.get("/health").status_code == 200  # the core's own routes are still there
         assert 'href="/kiosk/' in client.get("/").text  # the widget links to the kiosk it knows is enabled
+        assert client.get("/staff").status_code == 200  # the staff pages and the secure forms are channels too
+        assert client.get("/secure/" + "a" * 24).status_code == 410  # served, and no such link
     [echo] = EchoChannel.built
     assert echo.context.handler is components.engine
 

@@ -12,6 +12,7 @@ import threading
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from bot.fakes import (
     MemoryVault,
 )
 from bot.handlers import TurnHandler
-from bot.protocols import Connector, FollowerStore, Store, TurnQueue
+from bot.protocols import FollowerStore, Store, TurnQueue
 from bot.records import CompletedTurn, DialogueState, OutboundDraft, StateConflict
 from bot.secrets import SecretVault
 from bot.storage.database import create_database_engine, session_factory, upgrade_database
@@ -44,11 +45,6 @@ from bot.storage.store import SqlStore
 from bot.storage.turns import TurnQueueStore
 from bot.testing import conversation_engine
 from bot.types import InboundMessage, Location, Reply
-
-#: Protocols that only wire HTTP: ``Connector`` builds a channel's FastAPI routes (a test drives those
-#: with a test client, and conversations with ``bot.testing``), so it has no fake.
-HTTP_ONLY: tuple[type, ...] = (Connector,)
-
 
 # --- every protocol has a fake ----------------------------------------------------------------
 
@@ -109,17 +105,12 @@ def mismatches(fake: type, protocol: type) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("protocol", [p for p in protocols() if p not in HTTP_ONLY], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("protocol", protocols(), ids=lambda p: p.__name__)
 def test_bot_fakes_implements_every_protocol(protocol: type) -> None:
     candidates = {fake.__name__: mismatches(fake, protocol) for fake in fakes()}
     implementations = [name for name, problems in candidates.items() if not problems]
     nearest = min(candidates.items(), key=lambda item: len(item[1]))
     assert implementations, f"no fake of {protocol.__name__} in bot.fakes; nearest: {nearest}"
-
-
-def test_only_http_wiring_is_left_without_a_fake() -> None:
-    assert all(protocol in protocols() for protocol in HTTP_ONLY)
-    assert all(set(members(protocol)) <= {"name", "router"} for protocol in HTTP_ONLY)
 
 
 @pytest.mark.parametrize(("fake", "real"), [
@@ -282,3 +273,13 @@ def test_threads_sharing_the_memory_store_answer_every_message_once_in_order() -
     assert sorted(replies) == sorted(m.id for m in inbound_rows)  # one reply each
     assert replies == sorted(replies)  # answered oldest first
     assert engine.store.load_state(inbound_rows[0].conversation_id).version == 20
+
+
+def test_the_memory_vault_opens_a_secret_only_in_its_conversation_until_it_expires() -> None:
+    clock = bot.fakes.Clock()
+    vault = MemoryVault(MemoryStore(now=clock))
+    sealed = vault.seal("conversation-1", {"pin": "8642"}, timedelta(minutes=10))
+    assert vault.unseal(sealed) == vault.unseal(sealed, "conversation-1") == {"pin": "8642"}
+    assert vault.unseal(sealed, "conversation-2") is None  # a forged id from another conversation
+    clock.advance(minutes=11)
+    assert vault.unseal(sealed) is None and vault.purge_expired() == 1

@@ -2,12 +2,19 @@
 
 Reply tokens starting with ``expired-`` are refused like a spent token; ``plain-only-`` tokens
 refuse anything but text messages (as LINE refuses an invalid flex message).
+
+Pushes honour ``X-Line-Retry-Key`` as LINE does: a key accepted once is answered 409 and nothing
+is sent again (:attr:`FakeLine.delivered` counts what reached the user per key). ``push_errors``
+makes the next pushes fail (e.g. ``[500, 500]``: LINE down for two calls; ``[429]`` with
+``push_error_headers={"retry-after": "1"}``); ``lost_answers`` accepts the next pushes but answers
+500, as when LINE's answer is lost on the way back.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,7 +44,17 @@ class FakeLine:
     languages: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     rich_menus: dict[str, str] = field(default_factory=dict)  # id -> name
+    #: Statuses the next pushes are answered with (nothing is sent), first first.
+    push_errors: list[int] = field(default_factory=list)
+    #: Headers of those answers (e.g. ``retry-after``).
+    push_error_headers: dict[str, str] = field(default_factory=dict)
+    #: How many of the next pushes are sent but answered 500 (the answer is lost).
+    lost_answers: int = 0
+    #: Pushes that reached the user, per retry key ("" for pushes without one).
+    delivered: dict[str, int] = field(default_factory=dict)
     base: str = ""
+    _accepted: dict[str, str] = field(default_factory=dict)  # retry key -> request id
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -51,10 +68,13 @@ class FakeLine:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 call = Call(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                fake.calls.append(call)
-                status, answer = fake.answer(call)
+                with fake._lock:  # one request at a time: retry keys are checked and accepted atomically
+                    fake.calls.append(call)
+                    status, answer, headers = fake.respond(call)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -71,8 +91,39 @@ class FakeLine:
             self._server.shutdown()
             self._server.server_close()
 
+    def respond(self, call: Call) -> tuple[int, Any, dict[str, str]]:
+        """Status, body and headers of the answer to ``call``."""
+        if call.path == "/v2/bot/message/push" and self._authorized(call):
+            return self._push(call)
+        status, answer = self.answer(call)
+        return status, answer, {}
+
+    def _authorized(self, call: Call) -> bool:
+        return call.headers.get("authorization", "").removeprefix("Bearer ") in self.tokens
+
+    def _push(self, call: Call) -> tuple[int, Any, dict[str, str]]:
+        """A push as LINE handles it: a retry key accepted before → 409, nothing sent twice."""
+        key = call.headers.get("x-line-retry-key", "")
+        if key and key in self._accepted:
+            return 409, {"message": "The retry key is already accepted", "sentMessages": SENT["sentMessages"]}, \
+                {"x-line-accepted-request-id": self._accepted[key]}
+        if self.push_errors:
+            status = self.push_errors.pop(0)
+            message = "Too many requests" if status == 429 else "An error occurred" if status >= 500 else \
+                "The request body has 1 error(s)"
+            return status, {"message": message}, dict(self.push_error_headers)
+        request_id = str(uuid.uuid4())
+        if key:
+            self._accepted[key] = request_id
+        self.delivered[key] = self.delivered.get(key, 0) + 1
+        if self.lost_answers > 0:
+            self.lost_answers -= 1
+            return 500, {"message": "An error occurred"}, {}
+        return 200, SENT, {"x-line-request-id": request_id}
+
     def answer(self, call: Call) -> tuple[int, Any]:
-        if call.headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+        """Status and body of the answer to any call but an authorized push."""
+        if not self._authorized(call):
             return 401, {"message": "Authentication failed. Confirm that the access token is valid."}
         path, method = call.path, call.method
         if path == "/v2/bot/message/reply":
@@ -82,8 +133,6 @@ class FakeLine:
             if token.startswith("plain-only-") and any(m["type"] != "text" for m in call.json["messages"]):
                 return 400, {"message": "A message (messages[1]) in the request body is invalid",
                              "details": [{"message": "invalid property", "property": "/contents"}]}
-            return 200, SENT
-        if path == "/v2/bot/message/push":
             return 200, SENT
         if path.startswith("/v2/bot/profile/"):
             user = path.rsplit("/", 1)[1]

@@ -111,9 +111,9 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     handler = RecordingHandler(SqlStore(sessions))
     vault = SecretVault(sessions, Fernet.generate_key())
     catalog = Catalog.load()
-    service = SecureForms(SecureFormStore(sessions), vault, handler, catalog)
+    service = SecureForms(SecureFormStore(sessions), vault, handler, lambda: catalog)
     app = FastAPI()
-    app.include_router(SecureFormPages(catalog).router(service))
+    app.include_router(SecureFormPages(lambda: catalog).router(service))
     with TestClient(app) as client:
         yield Setup(client, handler, vault, sessions, engine, path)
     engine.dispose()

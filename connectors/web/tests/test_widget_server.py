@@ -18,7 +18,8 @@ from websockets.sync.client import ClientConnection, connect
 from bot.types import ChannelPolicy
 from connectors.web.tests.live_server import LiveApp
 from connectors.web.tests.test_widget_handoff_browser import open_desk  # noqa: F401  (a fixture)
-from connectors.web.widget import WIDGET_KEYS, WebWidgetConnector, best_language
+from connectors.web.widget import WIDGET_KEYS, WebWidgetConnector
+from languages import browser_language
 from translations.catalog import Catalog
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -143,12 +144,12 @@ def test_static_files_are_served_and_nothing_else(widget_client: TestClient) -> 
 
 def test_best_language_reads_accept_language() -> None:
     languages = ("ja", "ja-x-easy", "en", "zh-Hans", "zh-Hant", "vi", "pt")
-    assert best_language("pt-BR,pt;q=0.9", languages, "ja") == "pt"
-    assert best_language("zh-TW,zh;q=0.8", languages, "ja") == "zh-Hant"
-    assert best_language("zh-CN", languages, "ja") == "zh-Hans"
-    assert best_language("fr;q=1,en;q=0.5", languages, "ja") == "en"
-    assert best_language("en;q=0.2,vi;q=0.9", languages, "ja") == "vi"
-    assert best_language("", languages, "ja") == "ja"
+    assert browser_language("pt-BR,pt;q=0.9", languages, "ja") == "pt"
+    assert browser_language("zh-TW,zh;q=0.8", languages, "ja") == "zh-Hant"
+    assert browser_language("zh-CN", languages, "ja") == "zh-Hans"
+    assert browser_language("fr;q=1,en;q=0.5", languages, "ja") == "en"
+    assert browser_language("en;q=0.2,vi;q=0.9", languages, "ja") == "vi"
+    assert browser_language("", languages, "ja") == "ja"
 
 
 class BrokenHandler:

@@ -1,0 +1,1 @@
+"""The ``admin`` channel: the administrators' JSON API (broadcasts to residents)."""
