@@ -228,6 +228,7 @@ def channels_for(config: AppConfig, parts: Components, environ: Mapping[str, str
         context = ChannelContext(
             handler=parts.engine, policy=channel_policy(config), catalog=lambda: parts.engine.catalog,
             environ=os.environ if environ is None else environ, enabled=frozenset(names),
+            resident_channels=frozenset(name for name in names if installed[name].kind is not ChannelKind.PAGES),
             public_https=config.server.public_https, accounts=parts.accounts, desk=parts.desk,
             secure_forms=parts.secure_forms, notifications=BroadcastDesk(parts.notifications),
         )

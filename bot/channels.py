@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.protocols import (
     Broadcasts,
@@ -87,6 +87,8 @@ class ChannelContext:
     environ: Mapping[str, str]
     #: Installed and enabled channel names (e.g. the widget links to the kiosk when it is served).
     enabled: frozenset[str]
+    #: The enabled channels residents talk on (``BROWSER`` and ``PLATFORM``; not ``PAGES``).
+    resident_channels: frozenset[str] = frozenset()
     public_https: bool = False
     accounts: StaffAuth | None = None
     desk: StaffDeskServices | None = None
@@ -121,6 +123,12 @@ class Channel(Protocol):
 
 class ChannelConfigError(ValueError):
     """A channel's config section is invalid; the message names the keys."""
+
+
+class NoSettings(BaseModel):
+    """The section of a channel with nothing to set besides ``enabled``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 SettingsModel = TypeVar("SettingsModel", bound=BaseModel)

@@ -9,20 +9,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
-from bot.channels import ChannelConfigError, ChannelContext, ChannelKind, cannot_send, channel_settings
+from bot.channels import ChannelConfigError, ChannelContext, ChannelKind, NoSettings, cannot_send, channel_settings
 from bot.protocols import Broadcasts
 from connectors.admin.api import BroadcastsApi
-
-#: Channels that are no resident channel: an audience may not name them.
-NOT_RESIDENT_CHANNELS = frozenset({"admin", "staff", "secure"})
-
-
-class AdminSettings(BaseModel):
-    """``connectors.admin``: nothing to set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AdminChannel:
@@ -33,13 +23,13 @@ class AdminChannel:
     send = staticmethod(cannot_send)
 
     def __init__(self, broadcasts: Broadcasts, context: ChannelContext) -> None:
-        residents = frozenset(context.enabled - NOT_RESIDENT_CHANNELS)
+        residents = context.resident_channels
         self.api = BroadcastsApi(broadcasts, context.accounts, context.environ, lambda: residents)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> AdminChannel:
         """Validate ``connectors.admin``; the app must provide the notification service."""
-        channel_settings(AdminSettings, cls.name, section)
+        channel_settings(NoSettings, cls.name, section)
         if context.notifications is None:
             raise ChannelConfigError(f"connectors.{cls.name}: this app has no notification service "
                                      f"(set connectors.{cls.name}.enabled: false to serve no admin API)")

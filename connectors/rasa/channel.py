@@ -16,18 +16,12 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.channels import ChannelContext, ChannelKind, cannot_send, channel_settings
+from bot.channels import ChannelContext, ChannelKind, NoSettings, cannot_send, channel_settings
 from bot.protocols import MessageHandler
 from bot.types import ChannelPolicy, InboundMessage, Reply
 from connectors.errors import check_message
 
 CHANNEL = "rasa"
-
-
-class RasaSettings(BaseModel):
-    """``connectors.rasa``: nothing to set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RasaRequest(BaseModel):
@@ -101,7 +95,7 @@ class RasaChannel:
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> RasaChannel:
         """Validate ``connectors.rasa`` (no keys besides ``enabled``)."""
-        channel_settings(RasaSettings, cls.name, section)
+        channel_settings(NoSettings, cls.name, section)
         return cls(context)
 
     def router(self) -> APIRouter:

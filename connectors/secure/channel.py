@@ -10,16 +10,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
-from bot.channels import ChannelContext, ChannelKind, cannot_send, channel_settings
+from bot.channels import ChannelContext, ChannelKind, NoSettings, cannot_send, channel_settings
 from connectors.secure.pages import SecureFormPages
-
-
-class SecureSettings(BaseModel):
-    """``connectors.secure``: nothing to set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SecureChannel:
@@ -35,7 +28,7 @@ class SecureChannel:
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> SecureChannel:
         """Validate ``connectors.secure`` (no keys besides ``enabled``)."""
-        channel_settings(SecureSettings, cls.name, section)
+        channel_settings(NoSettings, cls.name, section)
         return cls(context)
 
     def router(self) -> APIRouter:

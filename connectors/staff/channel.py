@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from bot.channels import (
     ChannelConfigError,
     ChannelContext,
     ChannelKind,
+    NoSettings,
     StaffDeskServices,
     cannot_send,
     channel_settings,
@@ -24,12 +24,6 @@ from bot.channels import (
 from bot.protocols import StaffAuth
 from connectors.staff.api import StaffDeskApi
 from connectors.staff.console import StaffConsole
-
-
-class StaffSettings(BaseModel):
-    """``connectors.staff``: nothing to set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StaffChannel:
@@ -46,7 +40,7 @@ class StaffChannel:
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> StaffChannel:
         """Validate ``connectors.staff``; the app must provide the staff accounts and desk."""
-        channel_settings(StaffSettings, cls.name, section)
+        channel_settings(NoSettings, cls.name, section)
         if context.accounts is None or context.desk is None:
             raise ChannelConfigError(f"connectors.{cls.name}: this app has no staff accounts or desk "
                                      f"(set connectors.{cls.name}.enabled: false to serve no console)")
