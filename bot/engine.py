@@ -77,7 +77,8 @@ class DialogueEngine:
             for bot, cfg in services.config.bots.items()
         }
         topics = TopicHandler(self._skills, self._forms, self._spaces, self._search)
-        self._chain = (HandoffHandler(), ActiveFormHandler(self._forms, topics), topics)
+        form = ActiveFormHandler(self._forms, topics)
+        self._chain = (HandoffHandler((form, topics)), form, topics)
 
     def replace_knowledge(self, services: Services, nlu: Understanding) -> None:
         """Swap in a reloaded knowledge base and NLU at once; turns already running finish with the old ones."""

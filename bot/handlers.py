@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bot.desk.resident import handoff_turn, request_handoff
-from bot.enums import OPEN_HANDOFF_STATUSES, ConversationMode, HandoffKind, HandoffReason
+from bot.enums import ConversationMode, HandoffKind, HandoffReason
 from bot.forms import Form, handle_active_form, start_form
 from bot.knowledge_answers import answer_from_knowledge, answer_from_other_bot
 from bot.protocols import TopicSearch
@@ -44,20 +44,18 @@ class HandoffHandler:
 
     name = "handoff"
 
+    def __init__(self, rest: Sequence[TurnHandler]) -> None:
+        """``rest``: the chain that answers when the handoff turns out to have ended."""
+        self._rest = tuple(rest)
+
     def handles(self, turn: Turn) -> bool:
-        """A conversation with an open handoff; one whose handoff ended is given back to the bot."""
-        if turn.state.mode != ConversationMode.HANDOFF:
-            return False
-        desk = turn.services.desk
-        view = desk.current(turn.conversation_id) if desk is not None else None
-        if view is None or view.status not in OPEN_HANDOFF_STATUSES:
-            turn.state.mode = ConversationMode.BOT
-            return False
-        return True
+        """A conversation in handoff mode."""
+        return turn.state.mode == ConversationMode.HANDOFF
 
     def handle(self, turn: Turn) -> None:
-        """Notices only (queue position, "back to the guide")."""
-        handoff_turn(turn)
+        """Notices only (queue position, "back to the guide"); a handoff that ended gives the turn back to the bot."""
+        if not handoff_turn(turn):
+            run_chain(self._rest, turn)
 
 
 class ActiveFormHandler:

@@ -61,13 +61,15 @@ class TurnRunner:
         self._settings = settings or RunnerSettings()
         self._committed = committed or (lambda _turn: None)
         self._answered = threading.Condition()
+        #: Conversations this process is answering now: its other requests wait instead of asking SQL for the lease.
+        self._draining: set[str] = set()
         self._process = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def process(self, conversation_id: str, message_id: int, *, duplicate: bool = False) -> TurnResult:
         """The answer to stored message ``message_id``: computed here, or by whoever holds the lease."""
         deadline = time.monotonic() + self._settings.wait_seconds
         while True:
-            if not duplicate:
+            if not duplicate and not self._is_draining(conversation_id):
                 self.drain(conversation_id)
             outcome = self._queue.outcome(message_id)
             if outcome is None:
@@ -84,6 +86,24 @@ class TurnRunner:
     def drain(self, conversation_id: str, *, detached: bool = False) -> int:
         """Answer every waiting message of the conversation if its lease is free; returns how many."""
         owner = f"{self._process}-{uuid.uuid4().hex[:8]}"
+        answered = 0
+        with self._answered:
+            if conversation_id in self._draining:
+                return 0  # another thread of this process is answering it
+            self._draining.add(conversation_id)
+        try:
+            answered = self._drain(conversation_id, owner, detached)
+        finally:
+            with self._answered:
+                self._draining.discard(conversation_id)
+                self._answered.notify_all()
+        return answered
+
+    def _is_draining(self, conversation_id: str) -> bool:
+        with self._answered:
+            return conversation_id in self._draining
+
+    def _drain(self, conversation_id: str, owner: str, detached: bool) -> int:
         answered = 0
         while self._queue.acquire(conversation_id, owner, self._settings.lease_seconds):
             waiting = False
