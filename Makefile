@@ -48,6 +48,10 @@ system-deps:
 	fi
 	@test -f $(AXE) || npm install --silent --prefix .cache/npm --no-audit --no-fund axe-core@4 \
 	  || echo "note: axe-core could not be installed: accessibility scans will be skipped"
+	@# HAProxy runs deploy/haproxy.cfg in tests/deploy (that part is skipped without it).
+	@command -v haproxy >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; } \
+	  || echo "note: haproxy missing: the load-balancer part of tests/deploy will be skipped"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from bot.channels import (
     installed_channels,
 )
 from bot.config import AppConfig, ConfigError
+from bot.contacts import ContactRoutes, contact_effects, email_notices_skill
 from bot.desk.accounts import Accounts
 from bot.desk.outbox import Outbox
 from bot.desk.resident import ResidentDesk
@@ -41,18 +42,31 @@ from bot.effects import EffectHandler, EffectRegistry, builtin_effects, plugin_e
 from bot.engine import DialogueEngine
 from bot.forms import default_forms
 from bot.http_errors import error_response, install_error_handlers
-from bot.notifications import BroadcastDesk, NotificationService, NotificationSettings, NotificationStore
-from bot.protocols import TopicSearch, Understanding
+from bot.live import LocalLive, live_updates, publish_after_commit
+from bot.notifications import (
+    BatchStore,
+    BroadcastDesk,
+    NotificationDelivery,
+    NotificationService,
+    NotificationSettings,
+    NotificationStore,
+)
+from bot.notifications.history import NotificationHistory
+from bot.notifications.preview import NoticePreview
+from bot.plugins import PluginContext
+from bot.protocols import AddressConfirmer, BulkSender, LiveUpdates, TopicSearch, Understanding
 from bot.secrets import SecretVault, load_key
 from bot.secure_forms import SecureForms
 from bot.skill_registry import Skill, SkillRegistry, plugin_skills
 from bot.skills import builtin_skills
+from bot.storage.contacts import ContactStore
 from bot.storage.database import create_database_engine, session_factory, upgrade_database
 from bot.storage.effects import EffectStore
+from bot.storage.live_feed import SqlChangeFeed
 from bot.storage.secure_forms import SecureFormStore
 from bot.storage.store import SqlStore
 from bot.storage.turns import TurnQueueStore
-from bot.tasks import LazyUnderstanding, broker_url, effect_trigger
+from bot.tasks import LazyUnderstanding, broker_url, task_trigger
 from bot.topics import TopicContract
 from bot.turn import Services
 from bot.types import ChannelPolicy
@@ -83,13 +97,22 @@ class Components:
     worker: EffectWorker
     secure_forms: SecureForms
     notifications: NotificationService
+    delivery: NotificationDelivery
+    #: Starts a delivery round soon: the in-process loop's wake-up, or a ``deliver_notifications`` task.
+    notifications_queued: Callable[[], None]
+    #: Wake-ups of live connections (widget, kiosk, console) after commits.
+    live: LiveUpdates = field(default_factory=LocalLive)
+    #: What live-service plugins were built with (``ChannelContext.plugins`` hands it to their channels).
+    plugins: PluginContext | None = None
+    #: Addresses residents gave for e-mail notices (sealed), and the routes that confirm them.
+    contacts: ContactRoutes | None = None
 
 
 def build_components(
     config: AppConfig, *, nlu: Understanding | None = None, migrate: bool = True,
     content: tuple[CuratedKnowledgeBase, Catalog, TopicContract] | None = None, retrieval: bool = False,
     now: Callable[[], datetime] | None = None, skills: Iterable[Skill] = (), effects: Iterable[EffectHandler] = (),
-    search: TopicSearch | None = None, nlu_needed: bool = True,
+    search: TopicSearch | None = None, nlu_needed: bool = True, live: LiveUpdates | None = None,
 ) -> Components:
     """Build and wire everything for ``config``.
 
@@ -101,13 +124,18 @@ def build_components(
     the plugins' and the built-in ones (tests and embedding applications add their own this way).
     ``nlu_needed=False`` (a task worker) loads the trained NLU only when a turn is answered.
     With ``YORISOI_BROKER_URL`` set, a commit with effects enqueues ``run_effects`` (:mod:`bot.tasks`)
-    instead of waking the in-process worker.
+    instead of waking the in-process worker. ``live`` replaces the wake-ups of live connections the
+    environment selects (:func:`bot.live.live_updates`).
     """
     clock = now or (lambda: datetime.now(UTC))
     database = create_database_engine(config.resolved_database_url)
     if migrate:
         upgrade_database(database)
     sessions = session_factory(database)
+    live = live_updates() if live is None else live  # in-process, or Redis pub/sub (YORISOI_REDIS_URL)
+    publish_after_commit(sessions, live)  # messages and desk changes wake live connections once committed
+    if isinstance(live, LocalLive):
+        live.follow(SqlChangeFeed(sessions))  # and what other processes wrote without waking us, per process
     store = SqlStore(sessions)
     knowledge, catalog, contract = content or (CuratedKnowledgeBase.load(), Catalog.load(), TopicContract.load())
     profile = knowledge.profile
@@ -130,11 +158,18 @@ def build_components(
         kb_search = KbSearch(config.bots, config.data_path / "cache")
         kb_search.start()
         search = kb_search
-    vault = SecretVault(sessions, load_key(config.data_path))
-    worker = EffectWorker(EffectStore(sessions), EffectRegistry([*effects, *plugin_effects(), *builtin_effects()]),
-                          lambda: engine.catalog, secrets=vault)
-    wake_effects = effect_trigger(worker.wake)  # in-process, or enqueue run_effects on the broker
-    registry = SkillRegistry([*skills, *plugin_skills(), *builtin_skills()],
+    notice_settings = NotificationSettings.from_config(config, profile)
+    notifications = NotificationService(NotificationStore(sessions, config.default_language), lambda: engine.catalog,
+                                        pipeline, notice_settings, now=clock, on_queued=lambda: wake_notices())
+    # Live services (services/) get the deployment: their skills, effects and channel share one runtime.
+    plugins = PluginContext(config, sessions, notifications, lambda: engine.services, clock, config.data_path)
+    key = load_key(config.data_path)
+    vault = SecretVault(sessions, key)
+    contacts = ContactRoutes(ContactStore(sessions, key, now=clock))  # e-mail notices; channels register routes
+    registered = EffectRegistry([*effects, *plugin_effects(plugins), *contact_effects(contacts), *builtin_effects()])
+    worker = EffectWorker(EffectStore(sessions), registered, lambda: engine.catalog, secrets=vault)
+    wake_effects = task_trigger(worker.wake)  # in-process, or enqueue run_effects on the broker
+    registry = SkillRegistry([*skills, *plugin_skills(plugins), email_notices_skill(contacts), *builtin_skills()],
                            enabled={bot: cfg.skills for bot, cfg in config.bots.items()})
     engine = DialogueEngine(
         store=store, followers=store, queue=TurnQueueStore(sessions), nlu=nlu, services=services, skills=registry,
@@ -142,10 +177,11 @@ def build_components(
         committed=lambda turn: wake_effects() if turn.effects else None,
     )
     secure_forms = SecureForms(SecureFormStore(sessions), vault, engine, lambda: engine.catalog)
-    notifications = NotificationService(NotificationStore(sessions, config.default_language), lambda: engine.catalog,
-                                        pipeline, NotificationSettings.from_config(config, profile), now=clock)
+    delivery = NotificationDelivery(notifications, BatchStore(sessions, config.default_language),
+                                    lambda: engine.catalog, pipeline, notice_settings, now=clock)
+    wake_notices = task_trigger(delivery.wake, "deliver_notifications")
     return Components(config, database, store, knowledge, catalog, nlu, engine, accounts, desk, worker, secure_forms,
-                      notifications)
+                      notifications, delivery, wake_notices, live=live, plugins=plugins, contacts=contacts)
 
 
 def translation_pipeline(config: AppConfig, sessions: Any) -> Any:
@@ -230,11 +266,28 @@ def channels_for(config: AppConfig, parts: Components, environ: Mapping[str, str
             environ=os.environ if environ is None else environ, enabled=frozenset(names),
             resident_channels=frozenset(name for name in names if installed[name].kind is not ChannelKind.PAGES),
             public_https=config.server.public_https, accounts=parts.accounts, desk=parts.desk,
-            secure_forms=parts.secure_forms, notifications=BroadcastDesk(parts.notifications),
+            secure_forms=parts.secure_forms, notifications=_broadcast_desk(parts), live=parts.live,
+            plugins=parts.plugins, contacts=parts.contacts.store if parts.contacts else None,
+            data_path=config.data_path,
+            public_url=(config.server.public_url or f"http://{config.server.host}:{config.server.port}").rstrip("/"),
         )
-        return [installed[name].from_config(config.connectors.get(name, {}), context) for name in names]
+        channels = [installed[name].from_config(config.connectors.get(name, {}), context) for name in names]
     except ChannelConfigError as error:
         raise ConfigError(str(error)) from None
+    for channel in channels:
+        if isinstance(channel, BulkSender):  # notifications to its residents go out in batches (LINE multicast)
+            parts.delivery.register(channel)
+        if isinstance(channel, AddressConfirmer) and parts.contacts is not None:  # residents may give addresses
+            parts.contacts.register(channel)
+    return channels
+
+
+def _broadcast_desk(parts: Components) -> BroadcastDesk:
+    """The broadcasts API's desk, with the console's list of recent broadcasts and previews per language
+    (rendered with the notification service's translator and settings)."""
+    settings = NotificationSettings.from_config(parts.config, parts.knowledge.profile)
+    preview = NoticePreview(parts.notifications, lambda: parts.engine.catalog, parts.desk.pipeline, settings)
+    return BroadcastDesk(parts.notifications, history=NotificationHistory(parts.store.sessions), preview=preview)
 
 
 def create_app(config: AppConfig, *, components: Components | None = None) -> FastAPI:
@@ -248,9 +301,11 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
         # Staff messages, effect results and recovered answers to channels that push (LINE) leave through
         # the outbox; browsers fetch theirs. Effects are performed in-process; the sweep answers what a
         # killed process left behind.
-        # With a broker (YORISOI_BROKER_URL), `yorisoi worker` performs effects and the sweep instead.
+        # Notifications are delivered by their own loop, woken when one is queued.
+        # With a broker (YORISOI_BROKER_URL), `yorisoi worker` performs effects, deliveries and the sweep instead.
         tasks = [] if broker_url() else [
             asyncio.create_task(parts.worker.run_forever()),
+            asyncio.create_task(parts.delivery.run_forever()),
             asyncio.create_task(_sweep_forever(parts, config.dialogue.sweep_after_seconds))]
         if pushing:
             outbox = Outbox(parts.store.sessions, pushing, audience=parts.engine)
@@ -291,10 +346,9 @@ def create_app(config: AppConfig, *, components: Components | None = None) -> Fa
 
 
 def housekeeping(parts: Components) -> None:
-    """Answer messages left unanswered; forget expired secure-form links and sealed secrets; deliver notifications."""
+    """Answer messages left unanswered; forget expired secure-form links and sealed secrets."""
     parts.engine.runner.sweep()
     parts.secure_forms.purge_expired()
-    parts.notifications.deliver_due()
 
 
 async def _sweep_forever(parts: Components, interval: float) -> None:

@@ -14,15 +14,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.protocols import (
     Broadcasts,
+    ContactBook,
     HandoffDesk,
     HandoffRoom,
+    LiveUpdates,
     MessageHandler,
     SecureFormService,
     StaffAuth,
@@ -30,6 +33,9 @@ from bot.protocols import (
 )
 from bot.types import ChannelPolicy, Reply
 from translations.catalog import Catalog
+
+if TYPE_CHECKING:
+    from bot.plugins import PluginContext
 
 #: The entry point group channels register in (name = the ``connectors:`` section, value = the class).
 CHANNEL_ENTRY_POINTS = "yorisoi.channels"
@@ -46,6 +52,10 @@ class ChannelKind(StrEnum):
     PLATFORM = "platform"
     #: Not a resident channel: pages for staff or one-off pages (the console, secure forms).
     PAGES = "pages"
+    #: Reaches residents of other channels at an address they gave with their consent (e-mail): it has no
+    #: conversations of its own, so nothing is pushed to it through :meth:`Channel.send`; notifications
+    #: reach it as a delivery route (``bot.protocols.BulkSender``), and broadcasts may name it as a channel.
+    ROUTE = "route"
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ class ChannelContext:
     environ: Mapping[str, str]
     #: Installed and enabled channel names (e.g. the widget links to the kiosk when it is served).
     enabled: frozenset[str]
-    #: The enabled channels residents talk on (``BROWSER`` and ``PLATFORM``; not ``PAGES``).
+    #: The enabled channels residents are reached on (``BROWSER``, ``PLATFORM`` and ``ROUTE``; not ``PAGES``).
     resident_channels: frozenset[str] = frozenset()
     public_https: bool = False
     accounts: StaffAuth | None = None
@@ -95,6 +105,17 @@ class ChannelContext:
     secure_forms: SecureFormService | None = None
     #: Notifications to many residents (the admin broadcasts API).
     notifications: Broadcasts | None = None
+    #: Wake-ups for live connections (None: they poll SQL every second, as before wake-ups existed).
+    live: LiveUpdates | None = None
+    #: The deployment, for the channels of live services (``services/``); connectors/ do not use it.
+    plugins: PluginContext | None = None
+    #: Addresses residents gave for a route with their consent (e-mail), for ``ROUTE`` channels.
+    contacts: ContactBook | None = None
+    #: The deployment's data directory (e.g. where the e-mail channel's demo mode writes its messages).
+    data_path: Path | None = None
+    #: Where residents reach this server from outside (links in e-mails); ``server.public_url``, else the
+    #: local address ``yorisoi run`` listens on.
+    public_url: str = "http://127.0.0.1:8000"
 
 
 class Channel(Protocol):

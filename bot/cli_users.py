@@ -70,14 +70,25 @@ def ensure_demo_users(accounts: Accounts, environ: Mapping[str, str] = os.enviro
     password = environ.get(DEMO_PASSWORD_ENV, "")
     if not password:
         return []
+    from bot.desk.accounts import AccountError
+
+    def create(username: str, role: Role, display_name: str, interprets: tuple[str, ...] = ()) -> bool:
+        try:
+            accounts.create_user(username, password, role, display_name=display_name, language="ja",
+                                 interprets=interprets)
+            return True
+        except AccountError:
+            # Several servers starting at once: another one created it a moment ago.
+            if username in {user.username for user in accounts.users()}:
+                return False
+            raise
+
     existing = {user.username for user in accounts.users()}
     created = []
-    if "admin" not in existing:
-        accounts.create_user("admin", password, Role.ADMIN, display_name="管理者 (admin)", language="ja")
+    if "admin" not in existing and create("admin", Role.ADMIN, "管理者 (admin)"):
         created.append("admin")
-    if "interpreter" not in existing:
-        accounts.create_user("interpreter", password, Role.INTERPRETER, display_name="通訳 (interpreter)",
-                             language="ja", interprets=("en", "vi", "zh-Hans", "pt", "ne"))
+    if "interpreter" not in existing and create("interpreter", Role.INTERPRETER, "通訳 (interpreter)",
+                                                ("en", "vi", "zh-Hans", "pt", "ne")):
         created.append("interpreter")
     return created
 

@@ -115,8 +115,8 @@ class NotificationsConfig(_Strict):
     machine_translation: bool = True
     fallback_language: str = "en"
     #: A delivery that keeps failing is retried with exponential backoff, then left as failed (dead letter).
-    max_attempts: int = Field(default=5, ge=1, le=20)
-    retry_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    max_attempts: int = Field(default=8, ge=1, le=20)
+    retry_seconds: float = Field(default=5.0, ge=0.1, le=3600)
 
 
 class ServerConfig(_Strict):

@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.types import Reply
 
-#: The entry point group plugins register effect handlers in (callables returning handlers).
+if TYPE_CHECKING:
+    from bot.plugins import PluginContext
+
+#: The entry point group plugins register effect handlers in (callables taking the ``PluginContext``, returning
+#: handlers).
 EFFECT_ENTRY_POINTS = "yorisoi.effects"
 #: JSON-compatible parameter values (an effect's parameters are stored as JSON).
 ParamValue = str | int | float | bool | None
@@ -99,11 +103,12 @@ class EffectRegistry:
         return tuple(self._handlers)
 
 
-def plugin_effects() -> list[EffectHandler]:
-    """Effect handlers that installed plugin packages register under :data:`EFFECT_ENTRY_POINTS`."""
+def plugin_effects(context: PluginContext) -> list[EffectHandler]:
+    """Effect handlers that installed plugin packages register under :data:`EFFECT_ENTRY_POINTS` (each entry
+    is called with the deployment's :class:`~bot.plugins.PluginContext`)."""
     found: list[EffectHandler] = []
     for entry in entry_points(group=EFFECT_ENTRY_POINTS):
-        found.extend(entry.load()())
+        found.extend(entry.load()(context))
     return found
 
 

@@ -30,7 +30,8 @@ from translations.catalog import Catalog
 log = logging.getLogger(__name__)
 
 #: Internal intents that are buttons only, not topics of the contract.
-BUTTON_INTENTS = frozenset({"inform", "handoff_declined", "back_to_bot", "rate", "secret_submitted"})
+BUTTON_INTENTS = frozenset({"inform", "handoff_declined", "back_to_bot", "rate", "secret_submitted",
+                            "email_notices"})
 
 
 @dataclass(frozen=True)

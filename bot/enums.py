@@ -106,22 +106,26 @@ class EffectStatus(StrEnum):
 
 
 class NotificationKind(StrEnum):
-    """What a notification is about; quiet hours hold back every kind but disaster alerts."""
+    """What a notification is about; quiet hours hold back every kind but disaster alerts and queue calls."""
 
     NOTICE = "notice"
     REMINDER = "reminder"
     DISASTER = "disaster"
+    #: "Your number is near / called" at a ward-office window: the resident is waiting for it right now.
+    QUEUE = "queue"
 
     @property
     def waits_for_quiet_hours(self) -> bool:
         """Whether deliveries of this kind wait until the configured quiet hours end."""
-        return self is not NotificationKind.DISASTER
+        return self not in (NotificationKind.DISASTER, NotificationKind.QUEUE)
 
 
 class DeliveryStatus(StrEnum):
-    """One recipient of a notification: queued → sent | skipped (with a reason) | failed (the dead letters)."""
+    """One recipient of a notification: queued → (sending, in a bulk batch) → sent | skipped (with a reason) |
+    failed (the dead letters)."""
 
     QUEUED = "queued"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -133,3 +137,15 @@ class NotificationStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
     DONE = "done"
+
+
+class FieldKind(StrEnum):
+    """What an input of a secure form page is (chosen by the slot's name: ``bot.secure_forms.field_kind``)."""
+
+    TEXT = "text"
+    #: Masked while typing (a PIN, a password).
+    PASSWORD = "password"
+    #: An e-mail address (the phone shows its e-mail keyboard).
+    EMAIL = "email"
+    #: A consent checkbox the resident must tick; its value is ``yes``.
+    CONSENT = "consent"

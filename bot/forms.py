@@ -70,6 +70,7 @@ def _extract_district(turn: Turn) -> str | None:
 
 def _garbage_days(turn: Turn, values: Mapping[str, str]) -> None:
     district = values["district"]
+    turn.state.district = district  # remembered: district notices (e.g. a changed collection day) reach them
     prefix = f"districts.{district}"
     turn.say(
         "garbage_day.answer",

@@ -35,6 +35,15 @@ def mask_personal(text: str) -> str:
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９－", "0123456789-")
 
 
+def mask_address(address: str) -> str:
+    """An e-mail address as logs and API answers may show it: ``t***@example.com`` (the first letter and the
+    domain); ``***`` for anything that is not an address."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or not domain:
+        return "***"
+    return f"{local[0]}***@{domain}"
+
+
 class MaskingFilter(logging.Filter):
     """A logging filter that masks personal numbers in every record's final message."""
 
@@ -58,12 +67,13 @@ def install_masking(logger: logging.Logger | None = None) -> None:
             handler.addFilter(MaskingFilter())
 
 
-_SECRET_IN_PATH = re.compile(r"(/api/v1/conversations/[^/\s]+/|[?&]resume=|/secure/)[^\s&\"]+")
+_SECRET_IN_PATH = re.compile(
+    r"(/api/v1/conversations/[^/\s]+/|[?&]resume=|/secure/|/email/(?:confirm|unsubscribe)/)[^\s&\"]+")
 
 
 class AccessLogFilter(logging.Filter):
     """Redact conversation secrets from access logs: sender ids in transcript URLs, ``?resume=``, and the
-    tokens of secure form links (``/secure/<token>``)."""
+    tokens of secure form links (``/secure/<token>``) and of e-mail confirmation and unsubscribe links."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments in place; never drops a record."""

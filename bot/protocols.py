@@ -7,6 +7,7 @@ database, a fake in tests, another NLU) without touching the engine.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,9 +21,17 @@ from bot.desk.views import (
     StaffUser,
     UserProfile,
 )
-from bot.enums import Role
-from bot.records import CompletedTurn, DialogueState, InboundRecord, OutboundDraft, PendingTurn, TurnOutcome
-from bot.types import InboundMessage, Reply, TranscriptEntry, TurnResult
+from bot.enums import FieldKind, Role
+from bot.live import Watch
+from bot.records import (
+    CompletedTurn,
+    DialogueState,
+    InboundRecord,
+    OutboundDraft,
+    PendingTurn,
+    TurnOutcome,
+)
+from bot.types import BulkBatch, InboundMessage, Reply, RouteContact, TranscriptEntry, TurnResult
 
 
 class MessageHandler(Protocol):
@@ -170,6 +179,33 @@ class ResidentUpdates(Protocol):
         ...
 
 
+class LiveUpdates(Protocol):
+    """Wake-ups for live connections after a commit (``bot.live``: in-process, or Redis pub/sub across processes).
+
+    Writers publish through the database session (``bot.live.mark``); a connection watches a topic and
+    asks SQL when woken, and every ``poll_seconds`` anyway (a lost wake-up only delays a message).
+    """
+
+    #: The safety poll of a watching connection, in seconds.
+    poll_seconds: float
+
+    def publish(self, topics: Collection[str]) -> None:
+        """Wake the watchers of ``topics`` in every process; never blocks (called after a commit)."""
+        ...
+
+    def resident(self, bot: str, channel: str, sender: str) -> Watch:
+        """Watch the messages written for a resident outside a turn (call it in the connection's event loop)."""
+        ...
+
+    def desk(self) -> Watch:
+        """Watch the staff desk: handoffs, rooms, notes (call it in the connection's event loop)."""
+        ...
+
+    def close(self) -> None:
+        """Stop background threads and connections (the end of the process or of a test)."""
+        ...
+
+
 class StaffAuth(Protocol):
     """Console logins (``bot.desk.accounts.Accounts``)."""
 
@@ -277,6 +313,11 @@ class SecureField(Protocol):
         """Whether the input is masked while typing (a PIN, a password)."""
         ...
 
+    @property
+    def kind(self) -> FieldKind:
+        """The input: text, password (masked), e-mail, or a consent checkbox that must be ticked."""
+        ...
+
 
 class SecureFormView(Protocol):
     """What the page of a usable secure form link shows."""
@@ -324,4 +365,72 @@ class Broadcasts(Protocol):
 
     def status(self, notification_id: int) -> dict[str, Any] | None:
         """``{"status": "queued|sending|done", "sent", "failed", "skipped", "pending", ...}``; None when unknown."""
+        ...
+
+    def recent(self, limit: int = 20, bot: str | None = None) -> list[dict[str, Any]]:
+        """Up to ``limit`` broadcasts, newest first: ``id``, ``bot``, ``kind``, ``status``, ``created_at``,
+        ``created_by``, ``message`` (the key or the languages written, never the texts) and the counts."""
+        ...
+
+    def render(self, bot: str, message: dict[str, Any], language: str) -> dict[str, Any]:
+        """``message`` as a reader of ``language`` would get it (``text``, ``own_text``, ``machine_translated``,
+        ``original``, ``fallback_language`` ...); nothing is stored. ``ClientError`` (422) as ``send``."""
+        ...
+
+
+@runtime_checkable
+class BulkSender(Protocol):
+    """A channel that sends one message to many of its residents in one call (LINE's multicast).
+
+    Notifications to that channel go out in batches through it instead of one push per resident.
+    """
+
+    #: The channel (and delivery route) it sends on, e.g. ``line``.
+    name: str
+    #: The most recipients one call takes (LINE: 500).
+    max_recipients: int
+
+    async def send_many(self, batch: BulkBatch) -> None:
+        """Send ``batch``; the same batch sent again (same ``key``) must not reach anyone twice.
+
+        Raises ``bot.channels.TryLater`` when the platform is down, slow or rate limiting, and
+        ``bot.types.BulkRefused`` when it refuses the batch for good.
+        """
+        ...
+
+
+class ContactBook(Protocol):
+    """Addresses residents gave for another route with their consent (``bot.storage.contacts.ContactStore``).
+
+    What a ``ROUTE`` channel (e-mail) needs: the addresses of a batch's residents, and the resident's own
+    confirmation and unsubscribe links (``token``: the links' secret).
+    """
+
+    def reachable(self, route: str, conversation_ids: Collection[str]) -> dict[str, RouteContact]:
+        """The confirmed, subscribed contacts on ``route`` of these conversations, by conversation id."""
+        ...
+
+    def find(self, token: str) -> RouteContact | None:
+        """The contact whose links carry ``token`` (in any state); None for an unknown token."""
+        ...
+
+    def confirm(self, token: str) -> RouteContact | None:
+        """The resident opened the confirmation link: notices may now be sent (not after an unsubscribe)."""
+        ...
+
+    def unsubscribe(self, token: str) -> RouteContact | None:
+        """Stop sending on the route and delete the address (again: no change); None for an unknown token."""
+        ...
+
+
+@runtime_checkable
+class AddressConfirmer(Protocol):
+    """A route that asks a resident to confirm a new address before anything else is sent there (e-mail)."""
+
+    #: The route (``email``).
+    name: str
+
+    async def send_confirmation(self, contact: RouteContact) -> None:
+        """Send the message whose link confirms ``contact``; raises ``bot.channels.TryLater`` when it may work
+        later, and ``bot.types.BulkRefused`` when the address is refused for good."""
         ...

@@ -41,6 +41,8 @@ class DialogueState:
     slots: dict[str, Any] = field(default_factory=dict)
     misses: int = 0
     mode: ConversationMode = ConversationMode.BOT
+    #: The district the resident named (kept across forms; broadcasts can be addressed to districts).
+    district: str | None = None
     version: int = 0
 
 

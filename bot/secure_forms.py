@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.enums import FieldKind
 from bot.payloads import make_payload
 from bot.protocols import MessageHandler
 from bot.secrets import SecretVault
@@ -32,6 +33,8 @@ ORIGIN = "secure_form"
 PASSWORD_SLOTS = frozenset({"pin", "password"})
 #: Longer values are refused (no PIN, password or number is this long).
 MAX_VALUE_CHARS = 256
+#: The value of a ticked consent checkbox (:attr:`FieldKind.CONSENT`).
+CONSENTED = "yes"
 #: How long sealed values wait for their effect when nothing discards them first.
 DEFAULT_SECRET_TTL = timedelta(hours=1)
 
@@ -43,6 +46,7 @@ class FormField:
     name: str
     label: str
     password: bool
+    kind: FieldKind = FieldKind.TEXT
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,18 @@ class FormView:
 def is_password(slot: str) -> bool:
     """Whether ``slot`` is typed into a masked input."""
     return slot in PASSWORD_SLOTS or slot.endswith(("_pin", "password"))
+
+
+def field_kind(slot: str) -> FieldKind:
+    """The input of ``slot``, by its name: masked for PINs and passwords, an e-mail input for ``email`` and
+    ``*_email``, a checkbox that must be ticked for ``consent`` and ``*_consent``, else text."""
+    if is_password(slot):
+        return FieldKind.PASSWORD
+    if slot == "email" or slot.endswith("_email"):
+        return FieldKind.EMAIL
+    if slot == "consent" or slot.endswith("_consent"):
+        return FieldKind.CONSENT
+    return FieldKind.TEXT
 
 
 class SecureForms:
@@ -76,7 +92,8 @@ class SecureForms:
         if request is None:
             return None
         return FormView(request.language, tuple(
-            FormField(slot, self._label(slot, request.language), is_password(slot)) for slot in request.slots
+            FormField(slot, self._label(slot, request.language), is_password(slot), field_kind(slot))
+            for slot in request.slots
         ))
 
     def submit(self, token: str, values: Mapping[str, str]) -> bool:
@@ -129,6 +146,8 @@ def _checked_values(slots: tuple[str, ...], values: Mapping[str, str]) -> dict[s
     for slot in slots:
         raw = values.get(slot)
         value = "" if not isinstance(raw, str) else raw if is_password(slot) else raw.strip()
+        if field_kind(slot) is FieldKind.CONSENT:  # ticked, or not given at all
+            value = CONSENTED if value.lower() in ("yes", "on", "true") else ""
         if not value.strip() or len(value) > MAX_VALUE_CHARS:
             bad.append(slot)
         clean[slot] = value

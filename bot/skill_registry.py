@@ -3,7 +3,8 @@
 A skill is a :class:`Skill`: a name, the topics it answers and a ``handle(turn)`` that only
 changes the turn (replies, state, effects). Built-in skills register in
 :func:`bot.skills.builtin_skills`; a plugin package (a live service, say) adds its own through
-the ``yorisoi.skills`` entry point group, whose entries are callables returning skills. A bot
+the ``yorisoi.skills`` entry point group, whose entries are callables taking the deployment's
+:class:`~bot.plugins.PluginContext` and returning skills. A bot
 uses every registered skill unless its config lists ``skills:`` by name.
 """
 
@@ -12,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from bot.form_engine import Form
 from bot.turn import Turn
+
+if TYPE_CHECKING:
+    from bot.plugins import PluginContext
 
 #: The entry point group plugins register skills in.
 SKILL_ENTRY_POINTS = "yorisoi.skills"
@@ -76,9 +81,10 @@ class SkillRegistry:
         return None
 
 
-def plugin_skills() -> list[Skill]:
-    """Skills that installed plugin packages register under :data:`SKILL_ENTRY_POINTS`."""
+def plugin_skills(context: PluginContext) -> list[Skill]:
+    """Skills that installed plugin packages register under :data:`SKILL_ENTRY_POINTS` (each entry is
+    called with the deployment's :class:`~bot.plugins.PluginContext`)."""
     found: list[Skill] = []
     for entry in entry_points(group=SKILL_ENTRY_POINTS):
-        found.extend(entry.load()())
+        found.extend(entry.load()(context))
     return found

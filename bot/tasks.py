@@ -100,6 +100,13 @@ class TaskEngine:
     run_effects: Actor[[], None]
     #: The recovery sweep, the purge of expired links and secrets, and the rest of :func:`bot.app.housekeeping`.
     housekeeping: Actor[[], None]
+    #: One round of notification deliveries (enqueued when a notification is queued, and periodically).
+    deliver_notifications: Actor[[], None]
+
+    def actor(self, name: str) -> Actor[[], None]:
+        """The actor called ``name`` (``run_effects``, ``housekeeping`` or ``deliver_notifications``)."""
+        found: Actor[[], None] = getattr(self, name)
+        return found
 
 
 def create_task_engine(url: str, queue: str = DEFAULT_QUEUE) -> TaskEngine:
@@ -116,7 +123,12 @@ def create_task_engine(url: str, queue: str = DEFAULT_QUEUE) -> TaskEngine:
     # Loading the trained NLU for a stranded turn can take a while; the next period retries anyway.
     chores = dramatiq.Actor(housekeeping, broker=broker, actor_name="housekeeping", queue_name=queue, priority=0,
                             options={"max_retries": 0, "time_limit": 30 * minutes, "max_age": 10 * minutes})
-    return TaskEngine(broker, effects, chores)
+    # A round stops after its budget and enqueues the next while work is left, so a large broadcast is
+    # spread over every worker; a failed round is simply retried by the next one.
+    notices = dramatiq.Actor(deliver_notifications, broker=broker, actor_name="deliver_notifications",
+                             queue_name=queue, priority=0,
+                             options={"max_retries": 0, "time_limit": 5 * minutes, "max_age": 10 * minutes})
+    return TaskEngine(broker, effects, chores, notices)
 
 
 # --- the tasks (in a worker process) ----------------------------------------------------------------------------
@@ -133,11 +145,13 @@ def components() -> Components:
     global _components
     with _components_lock:
         if _components is None:
-            from bot.app import build_components
+            from bot.app import build_components, channels_for
             from bot.config import load_config
 
             # ``yorisoi worker`` migrated the database before starting the worker processes.
-            _components = build_components(load_config(), retrieval=False, nlu_needed=False, migrate=False)
+            config = load_config()
+            _components = build_components(config, retrieval=False, nlu_needed=False, migrate=False)
+            channels_for(config, _components)  # registers the channels that send notifications in bulk (LINE)
         return _components
 
 
@@ -153,6 +167,16 @@ def housekeeping() -> None:
     from bot.app import housekeeping as chores
 
     chores(components())
+
+
+def deliver_notifications() -> None:
+    """One delivery round (:meth:`bot.notifications.NotificationDelivery.run_once`); enqueues the next while
+    work is left."""
+    import asyncio
+
+    parts = components()
+    if asyncio.run(parts.delivery.run_once()):
+        parts.notifications_queued()
 
 
 def setup_worker_broker() -> None:
@@ -179,7 +203,8 @@ def schedule_forever() -> NoReturn:
     engine = create_task_engine(url, queue_name())
     sweep_every = max(0.5, load_config().dialogue.sweep_after_seconds / 2)
     periods: tuple[tuple[Actor[[], Any], float], ...] = (
-        (engine.housekeeping, sweep_every), (engine.run_effects, EFFECTS_EVERY_SECONDS))
+        (engine.housekeeping, sweep_every), (engine.run_effects, EFFECTS_EVERY_SECONDS),
+        (engine.deliver_notifications, EFFECTS_EVERY_SECONDS))
     warnings = _Warnings()
     due = [time.monotonic()] * len(periods)
     while True:
@@ -197,8 +222,9 @@ def schedule_forever() -> NoReturn:
 # --- the server side ---------------------------------------------------------------------------------------------
 
 
-class EffectNotifier:
-    """Enqueues :func:`run_effects` after commits, off the request path.
+class TaskNotifier:
+    """Enqueues a task (:func:`run_effects` after commits, :func:`deliver_notifications` after a
+    notification was queued), off the request path.
 
     :meth:`wake` only sets a flag; one background thread sends a message per burst of commits, so a
     slow or unreachable broker never delays an answer or holds a conversation's lease. A failed send
@@ -206,10 +232,11 @@ class EffectNotifier:
     scheduler's periodic :func:`run_effects` performs it once the broker is back.
     """
 
-    def __init__(self, url: str, queue: str = DEFAULT_QUEUE) -> None:
+    def __init__(self, url: str, queue: str = DEFAULT_QUEUE, task: str = "run_effects") -> None:
         broker_kind(url)  # a wrong scheme fails at start-up, not at the first commit
         self._url = url
         self._queue = queue
+        self._task = task
         self._engine: TaskEngine | None = None
         self._pending = threading.Event()
         self._lock = threading.Lock()
@@ -217,18 +244,18 @@ class EffectNotifier:
         self._warnings = _Warnings()
 
     def wake(self) -> None:
-        """Ask for one :func:`run_effects` soon (called after a turn with effects committed)."""
+        """Ask for one run of the task soon (e.g. after a turn with effects committed)."""
         self._pending.set()
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="yorisoi-effect-notifier", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=f"yorisoi-{self._task}", daemon=True)
                 self._thread.start()
 
     def send_now(self) -> None:
-        """Enqueue :func:`run_effects` in this thread (raises when the broker is unreachable)."""
+        """Enqueue the task in this thread (raises when the broker is unreachable)."""
         if self._engine is None:
             self._engine = create_task_engine(self._url, self._queue)
-        self._engine.run_effects.send()
+        self._engine.actor(self._task).send()
 
     def _run(self) -> None:
         while True:
@@ -238,14 +265,15 @@ class EffectNotifier:
                 self.send_now()
                 self._warnings.recovered()
             except Exception as error:
-                self._warnings.failed("could not enqueue run_effects; the effect stays pending in SQL", error)
+                self._warnings.failed(f"could not enqueue {self._task}; the work stays pending in SQL", error)
 
 
-def effect_trigger(embedded: Callable[[], None], environ: Mapping[str, str] | None = None) -> Callable[[], None]:
-    """What a commit with effects calls: ``embedded`` (the in-process worker's wake-up) without a broker,
-    else an :class:`EffectNotifier`'s wake-up."""
+def task_trigger(embedded: Callable[[], None], task: str = "run_effects",
+                 environ: Mapping[str, str] | None = None) -> Callable[[], None]:
+    """What asks for ``task`` to run: ``embedded`` (the in-process loop's wake-up) without a broker,
+    else a :class:`TaskNotifier`'s wake-up."""
     url = broker_url(environ)
-    return embedded if url is None else EffectNotifier(url, queue_name(environ)).wake
+    return embedded if url is None else TaskNotifier(url, queue_name(environ), task).wake
 
 
 class _Warnings:

@@ -199,3 +199,58 @@ class ClientError(Exception):
 
 class DeskError(ClientError):
     """A staff-desk request that cannot be done (no such handoff, wrong role, already taken ...)."""
+
+
+@dataclass(frozen=True)
+class BulkBatch:
+    """One message for many residents of one channel, sent in one call (e.g. a LINE multicast).
+
+    ``key`` identifies the batch for good: a retried batch has the same recipients and the same key,
+    which the channel turns into the platform's retry key so the residents get it once.
+    """
+
+    bot: str
+    key: str
+    #: The residents' ids on the channel (``conversations.sender``), at most the sender's ``max_recipients``.
+    recipients: tuple[str, ...]
+    reply: Reply
+    language: str
+    #: Their conversations, in the same order (a route other than the conversation's channel, such as
+    #: e-mail, finds the resident's address by it).
+    conversation_ids: tuple[str, ...] = ()
+
+
+class BulkRefused(Exception):
+    """The channel refused a batch for good (a 4xx other than 429): its deliveries fail with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        #: Short and free of personal data: stored as the deliveries' reason.
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RouteContact:
+    """An address a resident gave, with their consent, to be reached on another route (e-mail).
+
+    Built in memory from the sealed row (``bot.storage.contacts``); ``address`` is in clear only here:
+    never log it (``bot.privacy.mask_address``) nor store it anywhere else. ``token`` is the secret of
+    the resident's confirmation and unsubscribe links.
+    """
+
+    conversation_id: str
+    bot: str
+    #: The delivery route (``email``).
+    route: str
+    #: Empty once the resident unsubscribed (the address is deleted then).
+    address: str
+    #: The language the resident gave it in (the pages and the confirmation e-mail use it).
+    language: str
+    token: str
+    confirmed: bool = False
+    unsubscribed: bool = False
+
+    @property
+    def reachable(self) -> bool:
+        """Whether notices may be sent to it: confirmed and not unsubscribed."""
+        return self.confirmed and not self.unsubscribed and bool(self.address)

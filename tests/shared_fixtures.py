@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from bot.app import Components, build_components, create_app
 from bot.config import AppConfig, load_config
 from bot.effects import EffectHandler
+from bot.fakes import Clock  # noqa: F401  (tests import the settable clock from here)
 from bot.protocols import TopicSearch, Understanding
 from bot.skill_registry import Skill
 from bot.testing import conversation, conversations, standard_nlu  # noqa: F401  (the test channel's fixtures)
@@ -60,9 +61,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_availa
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in POSTGRES_URL else "?"
     try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         with admin.connect() as connection:
+            # Connections a test left in its engines' pools (apps and workers are not always disposed) would
+            # add up to the server's max_connections over the suite: close them with the schema.
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE application_name = :schema AND pid <> pg_backend_pid()"),
+                               {"schema": schema})
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
@@ -115,16 +121,6 @@ def client(build: Callable[..., Components], rule_nlu: RuleNlu) -> Iterator[Test
     components = build(nlu=rule_nlu)
     with TestClient(create_app(components.config, components=components)) as test_client:
         yield test_client
-
-
-class Clock:
-    """A settable clock for the staff desk (business hours, waiting times, timeouts)."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 Every method is one short transaction; nothing is cached between requests, so several
 servers can share the queue. A claim is a conditional UPDATE, so two members of staff
 pressing "take" at once cannot both get the same conversation.
+Every change wakes the consoles once it has committed (``bot.live``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.desk.views import NoteView, Participant
 from bot.enums import ConversationMode, Direction, HandoffKind, HandoffReason, HandoffStatus, Role
+from bot.live import DESK_TOPIC, mark
 from bot.storage import models
 from bot.storage.messages import MessageLog, OutOfTurnMessage
 from bot.types import Reply
@@ -178,6 +180,7 @@ class DeskStore:
                 claimed_at=func.coalesce(models.HandoffRequest.claimed_at, now)))
             if updated.rowcount != 1:  # type: ignore[attr-defined]
                 return False
+            mark(session, DESK_TOPIC)
             handoff = session.get(models.HandoffRequest, handoff_id)
             assert handoff is not None
             self._join(session, handoff.conversation_id, participant)
@@ -196,6 +199,7 @@ class DeskStore:
             assert handoff is not None
             self._join(session, handoff.conversation_id, participant)
             handoff.updated_at = datetime.now(UTC)
+            mark(session, DESK_TOPIC)
 
     def push(self, conversation_id: str, reply: Reply, *, role: Role, language: str,
              user_id: int | None = None, extra: dict[str, Any] | None = None,
@@ -208,6 +212,7 @@ class DeskStore:
         message = OutOfTurnMessage(conversation_id, role, reply, language, user_id=user_id, extra=extra or {})
         with self._sessions.begin() as session:
             message_id = self._messages.add_out_of_turn(message, session=session)
+            mark(session, DESK_TOPIC)  # the room shows it (to the other staff and interpreters in it)
             if handoff_id is not None and role in ROOM_ROLES:
                 session.execute(update(models.HandoffRequest).where(models.HandoffRequest.id == handoff_id)
                                 .values(last_activity_at=now, updated_at=now))
@@ -217,6 +222,7 @@ class DeskStore:
         """A private note."""
         with self._sessions.begin() as session:
             session.add(models.HandoffNote(handoff_id=handoff_id, user_id=user_id, text=text))
+            mark(session, DESK_TOPIC)
             session.execute(update(models.HandoffRequest).where(models.HandoffRequest.id == handoff_id)
                             .values(updated_at=datetime.now(UTC)))
 
@@ -225,6 +231,7 @@ class DeskStore:
         with self._sessions.begin() as session:
             session.execute(update(models.HandoffRequest).where(models.HandoffRequest.id == handoff_id)
                             .values(labels=labels, updated_at=datetime.now(UTC)))
+            mark(session, DESK_TOPIC)
 
     def cache_translation(self, message_id: int, language: str, translation: dict[str, Any]) -> None:
         """Keep a message's translation for a reader language with the message (translated once)."""
@@ -240,6 +247,7 @@ class DeskStore:
                 .values(status=status, resolved_at=now, updated_at=now))
             if updated.rowcount != 1:  # type: ignore[attr-defined]
                 return False
+            mark(session, DESK_TOPIC)
             handoff = session.get(models.HandoffRequest, handoff_id)
             assert handoff is not None
             session.execute(

@@ -16,6 +16,10 @@ Interface                                              Fake
 ``MessageHandler``                                     :class:`RecordingMessageHandler`
 ``Audience``                                           :class:`FakeAudience`
 ``Broadcasts``                                         :class:`MemoryBroadcasts`
+``LiveUpdates``                                        :class:`RecordingLive`
+``BulkSender``                                         :class:`RecordingBulkSender`
+``ContactBook``                                        :class:`MemoryContactBook`
+``AddressConfirmer``                                   :class:`RecordingConfirmer`
 ``bot.effects.EffectHandler``                          :class:`RecordingEffectHandler`
 ``bot.channels.Channel``                               :class:`RecordingChannel`
 ``bot.handlers.TurnHandler``                           :class:`RecordingTurnHandler`
@@ -28,9 +32,11 @@ Every protocol has a fake (``tests/core/test_fakes.py`` checks it). The memory s
 :mod:`bot.testing` wires them into a whole engine and talks to it as a resident would.
 """
 
-from bot.fakes.broadcasts import MemoryBroadcasts
+from bot.fakes.broadcasts import MemoryBroadcasts, RecordingBulkSender
+from bot.fakes.contacts import MemoryContactBook, RecordingConfirmer
 from bot.fakes.content import FakeTopicSearch, MemoryKnowledge, RuleNlu
 from bot.fakes.desk import MemoryAccounts, MemoryDeskStore, MemorySecureForms, MemoryStaffDesk
+from bot.fakes.live import RecordingLive
 from bot.fakes.queues import MemoryEffectStore, MemorySecureFormStore, MemoryTurnQueue, MemoryVault
 from bot.fakes.recorders import (
     FakeAudience,
@@ -52,6 +58,7 @@ __all__ = [
     "FakeTopicSearch",
     "MemoryAccounts",
     "MemoryBroadcasts",
+    "MemoryContactBook",
     "MemoryDeskStore",
     "MemoryEffectStore",
     "MemoryKnowledge",
@@ -61,8 +68,11 @@ __all__ = [
     "MemoryStore",
     "MemoryTurnQueue",
     "MemoryVault",
+    "RecordingBulkSender",
     "RecordingChannel",
+    "RecordingConfirmer",
     "RecordingEffectHandler",
+    "RecordingLive",
     "RecordingMessageHandler",
     "RecordingTurnHandler",
     "RuleNlu",

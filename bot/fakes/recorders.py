@@ -15,7 +15,7 @@ from fastapi import APIRouter
 
 from bot.channels import Address, Channel, ChannelContext, ChannelKind
 from bot.effects import EffectFailed, EffectHandler, EffectRequest
-from bot.enums import Direction, MessageStatus, Role
+from bot.enums import Direction, FieldKind, MessageStatus, Role
 from bot.handlers import TurnHandler
 from bot.protocols import Audience, MessageHandler
 from bot.records import InboundRecord
@@ -187,6 +187,7 @@ class FakeSecureField:
     name: str
     label: str
     password: bool = False
+    kind: FieldKind = FieldKind.TEXT
 
 
 @dataclass(frozen=True)

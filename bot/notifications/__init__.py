@@ -6,16 +6,18 @@
   ``original``; ``notifications.machine_translation``), else the text in
   ``notifications.fallback_language`` introduced by ``notification.other_language``.
 - **Audience** (:class:`Audience`): the active followers of a bot (residents who unfollowed are
-  never included), narrowed by channels, languages or particular conversations. A ``districts``
-  filter is refused with 422 ("districts: not available until residents' districts are stored"):
-  no district is stored per resident yet, so no filter by district can be honoured.
-- **Deliveries**: one row per recipient (unique per notification and conversation: nobody is
-  notified twice), ``queued`` → ``sent`` | ``skipped`` (with a reason, e.g. ``unfollowed``) |
-  ``failed``. A failing delivery is retried with exponential backoff
+  never included), narrowed by channels, languages, districts (the district a resident named,
+  e.g. for garbage days; names from the city profile) or particular conversations.
+- **Deliveries**: one row per recipient and route (unique per notification, conversation and route:
+  nobody is notified twice), ``queued`` → (``sending``) → ``sent`` | ``skipped`` (with a reason,
+  e.g. ``unfollowed``) | ``failed``. A failing delivery is retried with exponential backoff
   (``notifications.retry_seconds`` doubling) and after ``notifications.max_attempts`` stays
   ``failed``: the dead letters :meth:`NotificationService.status` lists for admins.
-- **Exactly once**: a delivery's out-of-turn message is written (through ``MessageLog``) in the
-  transaction that marks it sent; the LINE outbox pushes it, the widget and the kiosk fetch it.
+- **Exactly once**: into a conversation (widget, kiosk), a delivery's out-of-turn message is written
+  (through ``MessageLog``) in the transaction that marks it sent, and the client fetches it live.
+  Channels that send in bulk (LINE multicast, :class:`bot.protocols.BulkSender`) get batches of up
+  to 500 that keep their recipients and retry key across retries and crashed workers
+  (:mod:`bot.notifications.batches`, :mod:`bot.notifications.delivery`).
 - **Quiet hours** (``notifications.quiet_hours: {start: "21:00", end: "08:00"}``, local time of the
   city profile's ``staff_desk.timezone``, else Asia/Tokyo): notices and reminders queued or due
   then wait until the end; disaster alerts never wait.
@@ -26,7 +28,9 @@
 from __future__ import annotations
 
 from bot.enums import DeliveryStatus, NotificationKind, NotificationStatus
+from bot.notifications.batches import BatchStore
 from bot.notifications.broadcasts import BroadcastDesk
+from bot.notifications.delivery import NotificationDelivery
 from bot.notifications.service import NotificationService
 from bot.notifications.settings import NotificationSettings, QuietHours
 from bot.notifications.store import NotificationStore
@@ -41,11 +45,13 @@ from bot.notifications.types import (
 
 __all__ = [
     "Audience",
+    "BatchStore",
     "BroadcastDesk",
     "DeadLetter",
     "DeliveryStatus",
     "InvalidNotification",
     "NotificationContent",
+    "NotificationDelivery",
     "NotificationKind",
     "NotificationReceipt",
     "NotificationReport",

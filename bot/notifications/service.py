@@ -10,7 +10,7 @@ through the outbox; the widget and the kiosk fetch it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 
 from bot.enums import NotificationKind
@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 5000
 #: Why a queued delivery was not sent: the resident unfollowed after it was queued.
 UNFOLLOWED = "unfollowed"
-#: The answer to a ``districts`` filter until a resident's district is stored.
-DISTRICTS_UNAVAILABLE = "districts: not available until residents' districts are stored"
+#: Why a queued delivery was not sent: nothing sends on its route in this deployment (e.g. no SMTP server).
+NO_SENDER = "no sender for this route"
 
 
 class NotificationService:
@@ -42,9 +42,11 @@ class NotificationService:
 
     def __init__(self, store: NotificationStore, catalog: Callable[[], Catalog],
                  translator: TranslationPipeline | None, settings: NotificationSettings,
-                 now: Callable[[], datetime] | None = None) -> None:
-        """``catalog()`` is the catalog of the latest reload; ``now`` replaces the clock (quiet hours) in tests."""
+                 now: Callable[[], datetime] | None = None, on_queued: Callable[[], None] | None = None) -> None:
+        """``catalog()`` is the catalog of the latest reload; ``now`` replaces the clock (quiet hours) in tests;
+        ``on_queued`` is called after a notification was stored (it starts a delivery round)."""
         self._store = store
+        self._on_queued = on_queued
         self._catalog = catalog
         self._translator = translator
         self._settings = settings
@@ -70,10 +72,15 @@ class NotificationService:
         receipt = NotificationReceipt(notification_id, sum(languages.values()),
                                       self._missing(content, set(languages)))
         log.info("notification %s queued for %s recipients", notification_id, receipt.recipients)
+        if receipt.recipients and self._on_queued is not None:
+            self._on_queued()
         return receipt
 
-    def deliver_due(self, limit: int = 500) -> int:
-        """Deliver up to ``limit`` due deliveries; returns how many were sent.
+    def deliver_due(self, limit: int = 500, skip_routes: Collection[str] = ()) -> int:
+        """Deliver up to ``limit`` due deliveries into their conversations; returns how many were sent.
+
+        Deliveries of ``skip_routes`` are left to :class:`bot.notifications.delivery.NotificationDelivery`,
+        which sends them in batches.
 
         A delivery whose rendering or writing fails is retried with exponential backoff and, after
         ``max_attempts``, left as failed (a dead letter the status report lists).
@@ -81,22 +88,40 @@ class NotificationService:
         now = self._clock()
         renderer = NoticeRenderer(self._catalog(), self._translator, self._settings)
         sent, touched, postponed = 0, set(), set()
-        for delivery in self._store.due(now, limit):
+        for delivery in self._store.due(now, limit, skip_routes):
             if delivery.notification_id in postponed:
                 continue
-            quiet_until = self._quiet_until(delivery.kind, now)
+            quiet_until = self.quiet_until(delivery.kind, now)
             if quiet_until is not None:
-                self._store.postpone(delivery.notification_id, quiet_until)
+                self.postpone(delivery.notification_id, quiet_until)
                 postponed.add(delivery.notification_id)
                 continue
             touched.add(delivery.notification_id)
             if not delivery.active:
                 self._store.skip(delivery, UNFOLLOWED)
                 continue
+            if delivery.route != delivery.channel:  # another route (e-mail) whose sender is not registered here
+                self._store.skip(delivery, NO_SENDER)
+                continue
             sent += self._deliver(renderer, delivery, now)
         if touched:
             self._store.refresh(touched)
         return sent
+
+    def quiet_until(self, kind: NotificationKind, now: datetime) -> datetime | None:
+        """When the quiet hours ``now`` falls in end, for a notification of ``kind``; None: send now."""
+        quiet = self._settings.quiet_hours
+        if quiet is None or not kind.waits_for_quiet_hours:
+            return None
+        return quiet.until(now)
+
+    def postpone(self, notification_id: int, until: datetime) -> None:
+        """Hold the notification's queued deliveries back until ``until`` (quiet hours)."""
+        self._store.postpone(notification_id, until)
+
+    def refresh(self, notification_ids: Iterable[int]) -> None:
+        """Store the overall status (queued, sending, done) of these notifications."""
+        self._store.refresh(notification_ids)
 
     def status(self, notification_id: int) -> NotificationReport | None:
         """Counts of the notification's deliveries by status, and its dead letters; None when unknown."""
@@ -121,8 +146,10 @@ class NotificationService:
         if audience.bot not in settings.bots:
             raise InvalidNotification("unknown_bot", f"unknown bot {audience.bot!r}; use one of "
                                                      f"{', '.join(settings.bots)}")
-        if audience.districts:
-            raise InvalidNotification("invalid_audience", DISTRICTS_UNAVAILABLE)
+        unknown = [district for district in audience.districts if district not in settings.districts]
+        if unknown:
+            raise InvalidNotification("invalid_audience", f"audience.districts: unknown district {unknown[0]!r}; "
+                                                          f"use one of {', '.join(settings.districts)}")
         unknown = [code for code in audience.languages if code not in settings.languages]
         if unknown:
             raise InvalidNotification("unsupported_language", f"audience.languages: unsupported language "
@@ -160,13 +187,7 @@ class NotificationService:
         return missing_languages(content, languages, lambda key, code: catalog.raw(key, code) is not None)
 
     def _not_before(self, kind: NotificationKind, now: datetime) -> datetime:
-        return self._quiet_until(kind, now) or now
-
-    def _quiet_until(self, kind: NotificationKind, now: datetime) -> datetime | None:
-        quiet = self._settings.quiet_hours
-        if quiet is None or not kind.waits_for_quiet_hours:
-            return None
-        return quiet.until(now)
+        return self.quiet_until(kind, now) or now
 
     def _clock(self) -> datetime:
         moment = self._now()

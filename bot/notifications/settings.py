@@ -52,8 +52,10 @@ class NotificationSettings:
     fallback_language: str = "en"
     machine_translation: bool = True
     quiet_hours: QuietHours | None = None
-    max_attempts: int = 5
-    retry_seconds: float = 30.0
+    #: The city's districts (the profile's ``districts``): what an audience's ``districts`` may name.
+    districts: tuple[str, ...] = ()
+    max_attempts: int = 8
+    retry_seconds: float = 5.0
 
     @classmethod
     def from_config(cls, config: AppConfig, profile: CityProfile | None = None) -> NotificationSettings:
@@ -67,7 +69,8 @@ class NotificationSettings:
                                time.fromisoformat(section.quiet_hours.end), zone)
         return cls(bots=tuple(config.bots), languages=config.languages, default_language=config.default_language,
                    fallback_language=section.fallback_language, machine_translation=section.machine_translation,
-                   quiet_hours=quiet, max_attempts=section.max_attempts, retry_seconds=section.retry_seconds)
+                   quiet_hours=quiet, districts=tuple(profile.children("districts")) if profile is not None else (),
+                   max_attempts=section.max_attempts, retry_seconds=section.retry_seconds)
 
     def backoff(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failure: doubling from ``retry_seconds``."""

@@ -106,6 +106,7 @@ class DeadLetter:
     """A delivery that failed for good (after every retry)."""
 
     conversation_id: str
+    #: The route that failed: the conversation's channel, or another route such as ``email``.
     channel: str
     reason: str | None
     attempts: int
@@ -128,20 +129,21 @@ class NotificationReport:
         return sum(self.counts.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The report as the broadcasts API returns it (``pending`` = still queued)."""
+        """The report as the broadcasts API returns it (``pending`` = queued, or in a batch being sent)."""
         return {
             "id": self.id, "bot": self.bot, "kind": self.kind.value, "status": self.status.value,
             "recipients": self.recipients, "sent": self.counts.get(DeliveryStatus.SENT, 0),
             "failed": self.counts.get(DeliveryStatus.FAILED, 0), "skipped": self.counts.get(DeliveryStatus.SKIPPED, 0),
-            "pending": self.counts.get(DeliveryStatus.QUEUED, 0),
+            "pending": self.counts.get(DeliveryStatus.QUEUED, 0) + self.counts.get(DeliveryStatus.SENDING, 0),
             "dead_letters": [{"conversation_id": item.conversation_id, "channel": item.channel,
                               "reason": item.reason, "attempts": item.attempts} for item in self.dead_letters],
         }
 
 
 def overall_status(counts: Mapping[DeliveryStatus, int]) -> NotificationStatus:
-    """Queued while nothing settled, done when nothing is queued, sending in between."""
+    """Queued while nothing was sent or settled, done when nothing is queued or being sent, sending in between."""
     queued = counts.get(DeliveryStatus.QUEUED, 0)
-    if queued == 0:
+    in_flight = counts.get(DeliveryStatus.SENDING, 0)
+    if queued + in_flight == 0:
         return NotificationStatus.DONE
     return NotificationStatus.SENDING if sum(counts.values()) > queued else NotificationStatus.QUEUED

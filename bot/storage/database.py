@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -37,13 +37,39 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: First half of the PostgreSQL advisory lock taken around migrations (the second is the schema's hash),
+#: so servers and workers starting together upgrade one after another.
+MIGRATION_LOCK_CLASS = 0x59525331  # "YRS1"
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` on ``engine``."""
+    """Apply the Alembic migrations up to ``revision`` on ``engine``.
+
+    Safe to call from several processes at once (every server and worker of a deployment migrates at
+    start-up): on PostgreSQL the upgrade holds a transaction-level advisory lock for the schema, so
+    the others wait and then find the database at the head revision. Without it two processes would
+    both create the tables of an empty database and one would fail.
+    """
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction commits; Alembic reads the current revision only after it.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:lock_class, "
+                                    "hashtext(coalesce(current_schema(), '')))"), {"lock_class": MIGRATION_LOCK_CLASS})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def head_revision() -> str:
+    """The newest migration's revision (what :func:`upgrade_database` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None, "the migrations folder has no head"
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

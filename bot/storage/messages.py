@@ -8,20 +8,24 @@ status, ``out_of_turn``, ``reply_to`` — live in one place.
 Every method takes an optional ``session``: given one, the write joins the caller's
 transaction (a message and what goes with it commit together); without one, the method
 commits on its own.
+
+A message written for the resident outside a turn wakes their live connections once its
+transaction commits (:mod:`bot.live`); status changes wake nobody.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.enums import Direction, MessageStatus, Role
+from bot.live import mark, resident_topic
 from bot.records import OutboundDraft
 from bot.storage import models
 from bot.types import InboundMessage, Reply
@@ -75,6 +79,8 @@ class MessageLog:
             payload=draft.reply.to_dict(), language=draft.language, topic=topic, status=MessageStatus.PENDING,
             reply_to=reply_to, out_of_turn=detached,
         ))
+        if detached:
+            _wake_resident(session, conversation_id)
 
     def settle_inbound(self, message_id: int, *, language: str, topic: str | None, confidence: float | None,
                        session: Session) -> None:
@@ -93,7 +99,25 @@ class MessageLog:
             )
             current.add(row)
             current.flush()
+            _wake_resident(current, message.conversation_id)
             return row.id
+
+    def add_delivered(self, conversation_ids: Sequence[str], role: Role, reply: Reply, language: str,
+                      extra: Mapping[str, Any], *, session: Session) -> None:
+        """Store one out-of-turn message per conversation, already ``sent`` (a channel delivered them in bulk).
+
+        One multi-row INSERT: a batch of 500 recipients costs one statement, not 500.
+        """
+        if not conversation_ids:
+            return
+        payload = {**reply.to_dict(), **extra}
+        now = datetime.now(UTC)
+        session.execute(insert(models.Message), [
+            {"conversation_id": conversation_id, "direction": Direction.OUT, "role": role, "text": reply.text,
+             "payload": payload, "language": language, "status": MessageStatus.SENT, "out_of_turn": True,
+             "attempts": 1, "created_at": now}
+            for conversation_id in conversation_ids
+        ])
 
     def set_status(self, message_id: int, status: MessageStatus, *, expected: MessageStatus | None = None,
                    error: str | None = None, session: Session | None = None) -> bool:
@@ -188,6 +212,13 @@ class MessageLog:
             return
         with self._sessions.begin() as own:
             yield own
+
+
+def _wake_resident(session: Session, conversation_id: str) -> None:
+    """After the commit, wake the resident's live connections (the widget's socket, the kiosk's long poll)."""
+    conversation = session.get(models.Conversation, conversation_id)
+    if conversation is not None:
+        mark(session, resident_topic(conversation.bot, conversation.channel, conversation.sender))
 
 
 def _short(error: str | None) -> str | None:

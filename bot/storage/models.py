@@ -104,6 +104,8 @@ class ConversationState(Base):
     slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     misses: Mapped[int] = mapped_column(Integer, default=0)
     mode: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff
+    #: The district the resident named (garbage days, say): broadcasts can be addressed to districts.
+    district: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -289,8 +291,9 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("notification_id", "conversation_id", name="uq_delivery_recipient"),
+        UniqueConstraint("notification_id", "conversation_id", "route", name="uq_delivery_recipient"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_batch", "batch"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -298,8 +301,12 @@ class Delivery(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     #: The recipient's language when it was queued; the language it was rendered in once sent.
     language: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed | skipped
+    #: How it reaches the resident: their conversation's channel, or ``email``.
+    route: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sending | sent | failed | skipped
     reason: Mapped[str | None] = mapped_column(String(200))
+    #: The bulk call (e.g. a LINE multicast) it belongs to once claimed: a retry resends the same batch.
+    batch: Mapped[str | None] = mapped_column(String(36))
     #: The out-of-turn message written for it (the channel pushes it or the client fetches it).
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -307,3 +314,26 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Contact(Base):
+    """Another route a resident agreed to be notified on (e-mail): only stored with their consent.
+
+    ``address`` is sealed (encrypted with the deployment's secret key), never stored or logged in clear;
+    ``token`` is the secret of the unsubscribe (and confirmation) link.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("conversation_id", "route", name="uq_contact_route"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    route: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(Text)
+    #: The language messages on this route are written in (the conversation's when it was given).
+    language: Mapped[str | None] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: When the resident confirmed the address (the link in the first message); nothing else is sent before.
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

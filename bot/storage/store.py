@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.enums import ConversationMode, HandoffStatus, LanguageSource, MessageStatus, Role
+from bot.live import DESK_TOPIC, mark
 from bot.records import (
     CompletedTurn,
     DialogueState,
@@ -70,7 +71,7 @@ class SqlStore:
             return DialogueState(
                 language=row.language, language_source=LanguageSource(row.language_source) if row.language_source
                 else None, active_form=row.active_form, slots=dict(row.slots or {}), misses=row.misses,
-                mode=ConversationMode(row.mode), version=row.version,
+                mode=ConversationMode(row.mode), district=row.district, version=row.version,
             )
 
     def complete_turn(self, turn: CompletedTurn) -> None:
@@ -80,7 +81,7 @@ class SqlStore:
         values = {
             "language": state.language, "language_source": state.language_source,
             "active_form": state.active_form, "slots": state.slots, "misses": state.misses,
-            "mode": state.mode, "version": state.version + 1, "updated_at": now,
+            "mode": state.mode, "district": state.district, "version": state.version + 1, "updated_at": now,
         }
         with self._sessions.begin() as session:
             if state.version == 0 and session.get(models.ConversationState, turn.conversation_id) is None:
@@ -108,6 +109,8 @@ class SqlStore:
                 self._add_handoff(session, turn.conversation_id, turn.handoff)
             if turn.handoff_change is not None:
                 self._change_handoff(session, turn.conversation_id, turn.handoff_change, now)
+            if turn.handoff is not None or turn.handoff_change is not None or state.mode == ConversationMode.HANDOFF:
+                mark(session, DESK_TOPIC)  # the queue or a room the console shows changed
             session.execute(
                 update(models.Conversation).where(models.Conversation.id == turn.conversation_id)
                 .values(updated_at=now)

@@ -9,9 +9,16 @@
   so the warning can be read first.
 - ``GET /api/v1/admin/broadcasts/{id}`` → ``{"status": "queued|sending|done", "sent", "failed",
   "skipped", "pending", "recipients", "dead_letters": [...]}``.
+- ``GET /api/v1/admin/broadcasts?limit=20&bot=`` → ``{"broadcasts": [...]}``: the most recent first
+  (``limit`` 1–100), each with ``id``, ``bot``, ``kind``, ``status``, ``created_at``, ``created_by``,
+  ``message`` (its catalog key or the languages written, never the texts) and the counts.
+- ``POST /api/v1/admin/broadcasts/render`` ``{"bot", "message", "language"}`` → what a follower reading
+  ``language`` would get: ``{"language", "text", "own_text", "machine_translated", "original",
+  "original_language", "fallback_language"}``. Nothing is stored (the console's preview per language).
 
-Authorisation: ``Authorization: Bearer <YORISOI_ADMIN_TOKEN>``, or the bearer token of an admin's
-console session; 401 without a valid one, 403 for a console user who is not an admin (requests
+Authorisation: ``Authorization: Bearer <YORISOI_ADMIN_TOKEN>``, or an admin's console session (its
+bearer token, or the console's session cookie, which is SameSite=Strict: other sites cannot send it);
+401 without a valid one, 403 for a console user who is not an admin (requests
 from this machine get no exception here: a broadcast reaches every resident). 422 for an unknown
 bot, channel, language or catalog key, an empty message, or a ``districts`` filter (no district is
 stored per resident yet).
@@ -23,18 +30,21 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.enums import Role
 from bot.protocols import Broadcasts, StaffAuth
 from connectors.errors import ApiError
+from connectors.staff.api import COOKIE as CONSOLE_COOKIE
 
 ADMIN_TOKEN_VARIABLE = "YORISOI_ADMIN_TOKEN"
 #: Who sent a broadcast authorised by the admin token (console sessions give their username).
 TOKEN_AUTHOR = "admin-token"
 MAX_FILTER_ITEMS = 10_000
+#: Broadcasts one listing returns at most.
+MAX_LISTED = 100
 
 
 class AudienceBody(BaseModel):
@@ -60,21 +70,33 @@ class BroadcastBody(BaseModel):
     dry_run: bool = False
 
 
+class RenderBody(BaseModel):
+    """A message to render for one reader language (the console's preview)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bot: str = Field(min_length=1, max_length=32)
+    message: dict[str, Any]
+    language: str = Field(min_length=1, max_length=16)
+
+
 class BroadcastsApi:
     """Routes of the broadcasts API on a :class:`bot.protocols.Broadcasts`."""
 
     def __init__(self, broadcasts: Broadcasts, accounts: StaffAuth | None, environ: Mapping[str, str],
-                 channels: Callable[[], frozenset[str]]) -> None:
-        """``channels()``: the channel names an audience may name (the enabled ones)."""
+                 channels: Callable[[], frozenset[str]], bots: tuple[str, ...] = ()) -> None:
+        """``channels()``: the channel names an audience may name (the enabled ones); ``bots``: the bots a
+        listing may be narrowed to (any when empty)."""
         self.broadcasts = broadcasts
         self.accounts = accounts
         self.environ = environ
         self.channels = channels
+        self.bots = bots
 
     async def administrator(self, request: Request) -> str:
         """Who is asking (``admin-token`` or an admin's username); 401 / 403 otherwise."""
         header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(CONSOLE_COOKIE, "")
         if not token:
             raise ApiError(401, "unauthorized", "send the admin token or an admin's session as a bearer token")
         admin_token = self.environ.get(ADMIN_TOKEN_VARIABLE, "")
@@ -88,7 +110,7 @@ class BroadcastsApi:
         return user.username
 
     def router(self) -> APIRouter:
-        """``POST /api/v1/admin/broadcasts`` and ``GET /api/v1/admin/broadcasts/{id}``."""
+        """The broadcasts: send (or preview), list, render one language, and follow one."""
         router = APIRouter(tags=["admin"])
         admin = Depends(self.administrator)
 
@@ -98,6 +120,18 @@ class BroadcastsApi:
             return await run_in_threadpool(
                 lambda: self.broadcasts.send(body.bot, audience, body.message, kind=body.kind, created_by=author,
                                              dry_run=body.dry_run))
+
+        @router.get("/api/v1/admin/broadcasts")
+        async def recent(limit: int = Query(default=20, ge=1, le=MAX_LISTED),
+                         bot: str | None = Query(default=None, max_length=32),
+                         _author: str = admin) -> dict[str, Any]:
+            if bot is not None and self.bots and bot not in self.bots:
+                raise ApiError(422, "unknown_bot", f"unknown bot {bot!r}; use one of {', '.join(self.bots)}")
+            return {"broadcasts": await run_in_threadpool(self.broadcasts.recent, limit, bot)}
+
+        @router.post("/api/v1/admin/broadcasts/render")
+        async def render(body: RenderBody, _author: str = admin) -> dict[str, Any]:
+            return await run_in_threadpool(self.broadcasts.render, body.bot, body.message, body.language)
 
         @router.get("/api/v1/admin/broadcasts/{broadcast_id}")
         async def status(broadcast_id: int, _author: str = admin) -> dict[str, Any]:

@@ -24,7 +24,8 @@ class AdminChannel:
 
     def __init__(self, broadcasts: Broadcasts, context: ChannelContext) -> None:
         residents = context.resident_channels
-        self.api = BroadcastsApi(broadcasts, context.accounts, context.environ, lambda: residents)
+        self.api = BroadcastsApi(broadcasts, context.accounts, context.environ, lambda: residents,
+                                 bots=context.policy.bots)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> AdminChannel:

@@ -47,7 +47,7 @@ class KioskChannel:
         self.connector = KioskConnector(
             idle_seconds=settings.idle_seconds, warning_seconds=settings.warning_seconds,
             languages=settings.languages, public_url=settings.public_url,
-            default_location=settings.default_location, catalog=context.catalog,
+            default_location=settings.default_location, catalog=context.catalog, live=context.live,
         )
 
     @classmethod

@@ -10,6 +10,9 @@ Routes (mount with :class:`KioskConnector`):
 - ``POST /kiosk/api/greeting`` the welcome again in another language,
 - ``POST /kiosk/api/message`` a button press or typed question → replies as HTML, guides split into steps,
 - ``POST /kiosk/api/helper`` "call a helper": ``/talk_to_staff`` with ``handoff_reason: kiosk`` and the location,
+- ``GET /kiosk/api/updates?bot=&sender=&after=&wait=25`` messages from staff and notices newer than ``after``;
+  with ``wait`` (seconds, ≤ 30) a long poll: answered as soon as something is written for the visitor,
+  else after ``wait`` seconds with none (without live wake-ups the server answers at once),
 - ``POST /kiosk/api/end`` the visitor left (the idle timeout or "finish"): the conversation is closed.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,8 +31,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.protocols import MessageHandler, ResidentUpdates
-from bot.types import ChannelPolicy, InboundMessage, Reply
+from bot.protocols import LiveUpdates, MessageHandler, ResidentUpdates
+from bot.types import ChannelPolicy, InboundMessage, Reply, TranscriptEntry
 from connectors.catalogs import CatalogSource, catalog_source
 from connectors.errors import ApiError, check_message
 from connectors.kiosk.render import qr_data_uri, render_reply, resume_url, ui_html
@@ -44,6 +48,8 @@ _LOCATION = re.compile(LOCATION_PATTERN)
 #: Languages with a button of their own on every kiosk, in this order; the others follow.
 FIRST_LANGUAGES = ("ja", "ja-x-easy", "en")
 MIN_IDLE_SECONDS, MAX_IDLE_SECONDS = 3, 3600
+#: The longest long poll of ``/kiosk/api/updates`` (below the usual 60 s proxy read timeouts).
+MAX_WAIT_SECONDS = 30
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -89,6 +95,8 @@ class KioskMessage(_Pressed):
     """A button press (``text`` is its payload, ``title`` what it said) or a typed question."""
 
     text: str
+    #: Where the kiosk stands (a live service answers for that place, e.g. its ward office's queue).
+    location: str | None = Field(default=None, pattern=LOCATION_PATTERN)
 
 
 class HelperRequest(_Pressed):
@@ -122,13 +130,15 @@ class KioskConnector:
         default_location: str | None = None,
         *,
         catalog: CatalogSource | None = None,
+        live: LiveUpdates | None = None,
     ) -> None:
         """``idle_seconds`` without a touch clear the screen for the next visitor (a countdown shows
         in the last ``warning_seconds``); ``languages`` get buttons (ja, easy Japanese and en always);
         ``public_url`` is the address phones reach the widget at (for the QR code; default: the
         address the kiosk loaded the page from); ``default_location`` names the kiosk when its URL
         has no ``?location=``; ``catalog()`` gives the texts (called per request, so a reload shows;
-        default: the catalogs on disk, read once)."""
+        default: the catalogs on disk, read once); ``live`` answers a waiting ``/api/updates`` as soon as
+        something is written for the visitor (None: it answers at once and the screen polls)."""
         if not MIN_IDLE_SECONDS <= idle_seconds <= MAX_IDLE_SECONDS:
             raise ValueError(f"idle_seconds must be between {MIN_IDLE_SECONDS} and {MAX_IDLE_SECONDS}")
         if default_location is not None and not _LOCATION.fullmatch(default_location):
@@ -139,6 +149,7 @@ class KioskConnector:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.default_location = default_location
         self._catalog = catalog_source(catalog)
+        self._live = live
 
     def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
         """The kiosk's page and JSON endpoints."""
@@ -216,9 +227,13 @@ class KioskConnector:
         async def message(request: KioskMessage) -> dict[str, Any]:
             language = language_of(request.lang)
             text = check_message(policy, request.bot, request.text, language)
+            metadata = client_metadata(request.id, request.title)
+            place = request.location or self.default_location
+            if place:
+                metadata["kiosk_location"] = place
             inbound = InboundMessage(
                 bot=request.bot, channel=CHANNEL, sender=request.sender, text=text, language=language,
-                external_id=request.id, metadata=client_metadata(request.id, request.title),
+                external_id=request.id, metadata=metadata,
             )
             return await answer(inbound, language)
 
@@ -235,12 +250,13 @@ class KioskConnector:
             return await answer(inbound, language)
 
         @router.get("/api/updates")
-        async def updates(bot: str, sender: str = Query(pattern=SENDER_PATTERN), after: int = 0) -> dict[str, Any]:
+        async def updates(bot: str, sender: str = Query(pattern=SENDER_PATTERN), after: int = 0,
+                          wait: int = Query(default=0, ge=0, le=MAX_WAIT_SECONDS)) -> dict[str, Any]:
             """Messages from staff and notices, ready for the screen (furigana like everything else)."""
             check_message(policy, bot, "-", None)
             if not isinstance(handler, ResidentUpdates):
                 return {"messages": []}
-            entries = await run_in_threadpool(handler.updates, bot, CHANNEL, sender, after)
+            entries = await waited_updates(handler, bot, sender, after, wait)
             messages = transcript_json(entries)
             for item in messages:
                 if item["reply"] is not None:
@@ -252,6 +268,21 @@ class KioskConnector:
             check_message(policy, request.bot, "-", None)
             await run_in_threadpool(handler.lifecycle, request.bot, CHANNEL, request.sender, "unfollow", None)
             return {"ended": True}
+
+        async def waited_updates(updates: ResidentUpdates, bot: str, sender: str, after: int,
+                                 wait: float) -> list[TranscriptEntry]:
+            """The visitor's new messages; none yet: wait up to ``wait`` seconds for a wake-up (a long poll)."""
+            live = self._live
+            if live is None or wait <= 0:
+                return await run_in_threadpool(updates.updates, bot, CHANNEL, sender, after)
+            deadline = time.monotonic() + wait
+            with live.resident(bot, CHANNEL, sender) as watch:  # before the first read: nothing slips between
+                while True:
+                    entries = await run_in_threadpool(updates.updates, bot, CHANNEL, sender, after)
+                    remaining = deadline - time.monotonic()
+                    if entries or remaining <= 0:
+                        return entries
+                    await watch.wait(min(remaining, live.poll_seconds))
 
         async def answer(inbound: InboundMessage, language: str) -> dict[str, Any]:
             delivery = await deliver(handler, inbound)

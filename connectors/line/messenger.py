@@ -16,6 +16,7 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 #: Failures of a call to LINE that are logged and survived (never crash a delivery on them).
 CALL_ERRORS: tuple[type[BaseException], ...] = (ApiException, aiohttp.ClientError, OSError, TimeoutError)
 
-#: Messages LINE accepts in one reply or push call.
+#: Messages LINE accepts in one reply, push or multicast call.
 MESSAGES_PER_CALL = 5
+#: Recipients LINE accepts in one multicast call.
+MULTICAST_RECIPIENTS = 500
 #: Seconds one API call may take before it is abandoned.
 REQUEST_TIMEOUT = 10.0
 
@@ -100,6 +103,21 @@ class LineMessenger:
             )
         except ApiException as error:
             if getattr(error, "status", None) == 409 and retry_key is not None:
+                raise PushAlreadyAccepted(retry_key) from error
+            raise
+
+    async def multicast(self, to: Sequence[str], messages: Sequence[Any], retry_key: str) -> None:
+        """Send at most 5 messages to at most 500 users in one call (costs one message per user).
+
+        ``retry_key`` (a UUID) makes a retried call harmless: LINE answers 409 and sends nothing twice.
+        """
+        try:
+            await self._api.multicast(
+                MulticastRequest(to=list(to[:MULTICAST_RECIPIENTS]), messages=list(messages[:MESSAGES_PER_CALL])),
+                x_line_retry_key=retry_key, _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as error:
+            if getattr(error, "status", None) == 409:
                 raise PushAlreadyAccepted(retry_key) from error
             raise
 

@@ -18,7 +18,7 @@ from typing import Any
 from linebot.v3.messaging.exceptions import ApiException
 
 from bot.channels import Address, TryLater
-from bot.types import Reply
+from bot.types import BulkBatch, BulkRefused, Reply
 from connectors.catalogs import CatalogSource, catalog_source
 from connectors.line.messenger import (
     CALL_ERRORS,
@@ -117,6 +117,37 @@ class LinePusher:
             log.warning("LINE push of message %s failed for now: %s", address.key, type(error).__name__)
             raise TryLater(f"line unreachable: {type(error).__name__}") from None
         return True
+
+    async def multicast(self, batch: BulkBatch, limiter: PushRateLimiter | None = None) -> None:
+        """Send one notice to up to 500 users of ``batch.bot``'s channel; ``batch.key`` makes the retry keys.
+
+        Raises :class:`TryLater` as :meth:`send` does, and :class:`BulkRefused` when the bot has no LINE
+        channel or LINE refuses the call for good. ``limiter`` paces the calls (LINE limits multicast apart).
+        """
+        channel = self._settings.channel(batch.bot)
+        if channel is None:
+            raise BulkRefused("no LINE channel")
+        messages = render_replies((batch.reply,), self._catalog(), batch.language)
+        try:
+            async with LineMessenger(self._settings, channel) as line:
+                for index in range(0, len(messages), MESSAGES_PER_CALL):
+                    if limiter is not None:
+                        await limiter.acquire(batch.bot)
+                    try:
+                        await line.multicast(batch.recipients, messages[index:index + MESSAGES_PER_CALL],
+                                             push_retry_key(f"batch:{batch.key}", index))
+                    except PushAlreadyAccepted:
+                        log.info("LINE multicast of batch %s was already accepted", batch.key)
+        except ApiException as error:
+            status = getattr(error, "status", None)
+            if is_transient(error):
+                log.warning("LINE multicast of batch %s failed for now: %s", batch.key, status)
+                raise TryLater(f"line {status}", retry_after_seconds(error)) from None
+            log.error("LINE multicast of batch %s refused: %s", batch.key, status)
+            raise BulkRefused(f"line {status}") from None
+        except CALL_ERRORS as error:  # timeouts, connection errors
+            log.warning("LINE multicast of batch %s failed for now: %s", batch.key, type(error).__name__)
+            raise TryLater(f"line unreachable: {type(error).__name__}") from None
 
     async def push(self, bot: str, sender: str, message_id: int, reply: Reply, language: str) -> bool:
         """:meth:`send` to ``sender`` of ``bot``, keyed by the stored message's id."""

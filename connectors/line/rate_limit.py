@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PUSH_RATE = 1000
 #: How long a push waits for a free slot before it is handed back to the outbox (``TryLater``).
 DEFAULT_MAX_WAIT_SECONDS = 2.0
+#: Multicast calls per second per LINE channel by default: half of LINE's 200 req/s for that endpoint.
+DEFAULT_MULTICAST_RATE = 100
 #: Prefix of the limiter's Redis keys.
 DEFAULT_KEY_PREFIX = "yorisoi"
 
@@ -50,8 +52,11 @@ class PushRateLimiter:
     """At most ``rate_per_second`` pushes per second per bot, across every process sharing ``redis_url``."""
 
     def __init__(self, rate_per_second: int = DEFAULT_PUSH_RATE, *, redis_url: str | None = None,
-                 key_prefix: str = DEFAULT_KEY_PREFIX, max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS) -> None:
-        """``redis_url`` None keeps the window in memory (one process); ``key_prefix`` names the Redis keys."""
+                 key_prefix: str = DEFAULT_KEY_PREFIX, max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
+                 endpoint: str = "line-push") -> None:
+        """``redis_url`` None keeps the window in memory (one process); ``key_prefix`` names the Redis keys;
+        ``endpoint`` names the limited API (each of LINE's endpoints has its own limit)."""
+        self._endpoint = endpoint
         if rate_per_second < 1:
             raise ValueError("rate_per_second must be at least 1")
         self.rate = RateLimitItemPerSecond(rate_per_second, 1)
@@ -97,4 +102,4 @@ class PushRateLimiter:
         return max(0.001, reset_time - time.time())
 
     def _identifiers(self, bot: str) -> tuple[str, str]:
-        return "line-push", bot
+        return self._endpoint, bot

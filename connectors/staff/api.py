@@ -28,13 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.channels import StaffDeskServices
 from bot.enums import Role
-from bot.protocols import HandoffDesk, HandoffRoom, StaffAuth, StaffDirectory, StaffUser
+from bot.protocols import HandoffDesk, HandoffRoom, LiveUpdates, StaffAuth, StaffDirectory, StaffUser
 from connectors.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 COOKIE = "yorisoi_staff"
-#: How often a console's WebSocket looks for changes (every server sees every change: it is in SQL).
+#: How often a console's WebSocket looks for changes when the app gives no live wake-ups (every server
+#: sees every change: it is in SQL).
 POLL_SECONDS = 1.0
 
 
@@ -95,13 +96,16 @@ class StaffDeskApi:
 
     name = "staff-api"
 
-    def __init__(self, auth: StaffAuth, desk: StaffDeskServices, *, secure_cookie: bool = False) -> None:
-        """``desk`` implements :class:`HandoffDesk`, :class:`HandoffRoom` and :class:`StaffDirectory`."""
+    def __init__(self, auth: StaffAuth, desk: StaffDeskServices, *, secure_cookie: bool = False,
+                 live: LiveUpdates | None = None) -> None:
+        """``desk`` implements :class:`HandoffDesk`, :class:`HandoffRoom` and :class:`StaffDirectory`;
+        ``live`` wakes the consoles' sockets when the desk changes (None: they poll every second)."""
         self.auth = auth
         self.queue: HandoffDesk = desk
         self.rooms: HandoffRoom = desk
         self.directory: StaffDirectory = desk
         self.secure_cookie = secure_cookie
+        self.live = live
 
     def token_of(self, request: Request | WebSocket) -> str:
         """The bearer token, else the session cookie ('' when neither)."""
@@ -225,19 +229,31 @@ class StaffDeskApi:
         return router
 
     async def _watch(self, websocket: WebSocket, user: StaffUser) -> None:
+        """Send "changed" whenever the desk's fingerprint moves: looked up when the desk is published
+        (``live``) and every ``live.poll_seconds`` anyway, or every :data:`POLL_SECONDS` without ``live``."""
         seen = ""
         receiver = asyncio.create_task(_drain(websocket))
+        watch = self.live.desk() if self.live is not None else None  # before the first look: nothing slips by
         try:
             while not receiver.done():
                 fingerprint = await run_in_threadpool(self.queue.fingerprint, user)
                 if fingerprint != seen:
                     await websocket.send_json({"type": "changed", "fingerprint": fingerprint})
                     seen = fingerprint
-                await asyncio.wait({receiver}, timeout=POLL_SECONDS)
+                if watch is None:
+                    await asyncio.wait({receiver}, timeout=POLL_SECONDS)
+                    continue
+                woken = asyncio.create_task(watch.wait())
+                try:
+                    await asyncio.wait({receiver, woken}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
             receiver.cancel()
+            if watch is not None:
+                watch.close()
 
 
 def _invited_role(name: str) -> Role:

@@ -23,6 +23,7 @@ from bot.channels import (
 )
 from bot.protocols import StaffAuth
 from connectors.staff.api import StaffDeskApi
+from connectors.staff.broadcasts_page import BroadcastsPage
 from connectors.staff.console import StaffConsole
 
 
@@ -34,8 +35,13 @@ class StaffChannel:
     send = staticmethod(cannot_send)
 
     def __init__(self, accounts: StaffAuth, desk: StaffDeskServices, context: ChannelContext) -> None:
-        self.api = StaffDeskApi(accounts, desk, secure_cookie=context.public_https)
-        self.console = StaffConsole(bots=context.policy.bots, catalog=context.catalog)
+        self.api = StaffDeskApi(accounts, desk, secure_cookie=context.public_https, live=context.live)
+        # The broadcasts page works on the admin channel's API: no page (and no link) without it.
+        broadcasts = context.notifications is not None and "admin" in context.enabled
+        self.console = StaffConsole(bots=context.policy.bots, catalog=context.catalog, broadcasts=broadcasts)
+        self.broadcasts = BroadcastsPage(accounts, bots=context.policy.bots, languages=context.policy.languages,
+                                         channels=context.resident_channels,
+                                         catalog=context.catalog) if broadcasts else None
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> StaffChannel:
@@ -47,8 +53,10 @@ class StaffChannel:
         return cls(context.accounts, context.desk, context)
 
     def router(self) -> APIRouter:
-        """``/staff``, its static files, the console's JSON API and ``/ws/staff``."""
+        """``/staff``, its static files, the console's JSON API, ``/ws/staff`` and ``/staff/broadcasts``."""
         router = APIRouter()
         router.include_router(self.api.router())
         router.include_router(self.console.router())
+        if self.broadcasts is not None:
+            router.include_router(self.broadcasts.router())
         return router

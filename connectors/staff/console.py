@@ -35,7 +35,10 @@ STATIC_FILES = {
     "staff-console.js": "text/javascript; charset=utf-8",
     "staff-room.js": "text/javascript; charset=utf-8",
     "staff-util.js": "text/javascript; charset=utf-8",
+    "staff-broadcasts.js": "text/javascript; charset=utf-8",
+    "staff-broadcast-progress.js": "text/javascript; charset=utf-8",
     "staff.css": "text/css; charset=utf-8",
+    "staff-broadcasts.css": "text/css; charset=utf-8",
 }
 #: Languages the console's own texts are written in (the messages follow each user's language).
 PAGE_LANGUAGES = ("ja", "en")
@@ -74,10 +77,13 @@ class StaffConsole:
 
     name = "staff-console"
 
-    def __init__(self, bots: Sequence[str] | None = None, *, catalog: CatalogSource | None = None) -> None:
+    def __init__(self, bots: Sequence[str] | None = None, *, catalog: CatalogSource | None = None,
+                 broadcasts: bool = False) -> None:
         """``bots`` whose names the page shows (default: every bot the catalog names); ``catalog()`` gives
-        the texts (asked per request, so a reload shows; default: the catalogs on disk, read once)."""
+        the texts (asked per request, so a reload shows; default: the catalogs on disk, read once);
+        ``broadcasts``: admins get a link to the broadcasts page (``connectors.staff.broadcasts_page``)."""
         self.bots = tuple(bots) if bots is not None else None
+        self.broadcasts = broadcasts
         self._catalog = catalog_source(catalog)
         self._templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                                       autoescape=select_autoescape(["html"]))
@@ -97,7 +103,8 @@ class StaffConsole:
             strings = console_strings(catalog, language, bots)
             pages[language] = self._templates.get_template("staff.html").render(
                 lang=language, other=next(code for code in PAGE_LANGUAGES if code != language),
-                strings=strings, data_json=json_for_html({"lang": language, "strings": strings, "languages": names}))
+                strings=strings, broadcasts=self.broadcasts,
+                data_json=json_for_html({"lang": language, "strings": strings, "languages": names}))
         self._rendered = (catalog, pages)
         return pages
 

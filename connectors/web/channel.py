@@ -39,7 +39,7 @@ class WebChannel:
         self.api = WebApiConnector()
         self.widget = WebWidgetConnector(default_bot=settings.default_bot,
                                          kiosk_path="/kiosk" if "kiosk" in context.enabled else None,
-                                         catalog=context.catalog)
+                                         catalog=context.catalog, live=context.live)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], context: ChannelContext) -> WebChannel:

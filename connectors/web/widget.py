@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.protocols import MessageHandler, ResidentUpdates
+from bot.protocols import LiveUpdates, MessageHandler, ResidentUpdates
 from bot.types import ChannelPolicy, InboundMessage
 from connectors.catalogs import CatalogSource, catalog_source
 from connectors.errors import ApiError, check_message
@@ -55,7 +55,7 @@ WIDGET_KEYS = (
 )
 DEMO_KEYS = ("demo.title", "demo.intro", "demo.choose_bot", "demo.privacy", "demo.notice", "demo.kiosk_link")
 MAX_FRAME_BYTES = 64_000
-#: How often an open widget connection looks for messages from staff.
+#: How often an open widget connection looks for messages from staff when the app gives no live wake-ups.
 PUSH_POLL_SECONDS = 1.0
 PAGE_SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -111,13 +111,15 @@ class WebWidgetConnector:
     name = "web-widget"
 
     def __init__(self, default_bot: str | None = None, kiosk_path: str | None = "/kiosk", *,
-                 catalog: CatalogSource | None = None) -> None:
+                 catalog: CatalogSource | None = None, live: LiveUpdates | None = None) -> None:
         """``default_bot`` is shown on the demo page without ``?bot=`` (default: the first bot);
         ``kiosk_path`` is linked from the demo page (None: no link); ``catalog()`` gives the texts
-        (called per request, so a reload shows; default: the catalogs on disk, read once)."""
+        (called per request, so a reload shows; default: the catalogs on disk, read once); ``live``
+        wakes a connection when something is written for its resident (None: it polls every second)."""
         self.default_bot = default_bot
         self.kiosk_path = kiosk_path
         self._catalog = catalog_source(catalog)
+        self._live = live
 
     def router(self, handler: MessageHandler, policy: ChannelPolicy) -> APIRouter:
         """The routes."""
@@ -185,7 +187,7 @@ class WebWidgetConnector:
                             # Nothing seen yet: start from now, fixed before "ready" so nothing slips between.
                             existing = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, 0)
                             hello = hello.model_copy(update={"after": existing[-1].id if existing else 0})
-                        pusher = asyncio.create_task(push_updates(websocket, sending, hello, handler))
+                        pusher = asyncio.create_task(push_updates(websocket, sending, hello, handler, self._live))
                     answer = await answer_frame(raw)
                     async with sending:
                         await websocket.send_json(answer)
@@ -241,11 +243,17 @@ def hello_frame(raw: str) -> ChatFrame | None:
 
 
 async def push_updates(websocket: WebSocket, sending: asyncio.Lock, hello: ChatFrame, handler: MessageHandler,
-                       *, interval: float = PUSH_POLL_SECONDS) -> None:
-    """Send the resident what staff write, as it arrives (polling SQL: any server may have stored it)."""
+                       live: LiveUpdates | None = None, *, interval: float = PUSH_POLL_SECONDS) -> None:
+    """Send the resident what staff write, as it arrives.
+
+    Reads SQL (any server or worker may have stored it) when ``live`` says something was written for
+    the resident, and every ``live.poll_seconds`` anyway; without ``live``, every ``interval`` seconds.
+    """
     if not isinstance(handler, ResidentUpdates):
         return
     cursor = hello.after or 0
+    # Watching starts before the first read, so nothing written in between is missed.
+    watch = live.resident(hello.bot, CHANNEL, hello.sender) if live is not None else None
     try:
         while True:
             entries = await run_in_threadpool(handler.updates, hello.bot, CHANNEL, hello.sender, cursor)
@@ -253,11 +261,17 @@ async def push_updates(websocket: WebSocket, sending: asyncio.Lock, hello: ChatF
                 cursor = entries[-1].id
                 async with sending:
                     await websocket.send_json({"type": "push", "messages": transcript_json(entries)})
-            await asyncio.sleep(interval)
+            if watch is None:
+                await asyncio.sleep(interval)
+            else:
+                await watch.wait()
     except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
         return
     except Exception as exc:  # the socket's own loop reports errors; pushing just stops
         log.warning("stopped pushing to a widget after %s", type(exc).__name__)
+    finally:
+        if watch is not None:
+            watch.close()
 
 
 def frame_error(reply_to: str | None, error: ApiError) -> dict[str, Any]:

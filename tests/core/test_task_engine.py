@@ -24,9 +24,11 @@ from sqlalchemy import select
 from bot.app import Components, create_app
 from bot.cli_worker import NO_BROKER
 from bot.effects import Effect, EffectRequest, NotifyEffect
+from bot.enums import NotificationKind
+from bot.notifications import Audience, NotificationContent
 from bot.skill_registry import topic_skill
 from bot.storage import models
-from bot.tasks import BROKER_URL_ENV, TASK_QUEUE_ENV, EffectNotifier, create_broker
+from bot.tasks import BROKER_URL_ENV, TASK_QUEUE_ENV, TaskNotifier, create_broker
 from bot.turn import Turn
 from bot.types import InboundMessage
 from tests.fakes import RuleNlu
@@ -260,7 +262,7 @@ def test_the_worker_command_needs_a_broker_url() -> None:
 
 def test_an_unreachable_broker_never_blocks_the_commit(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="bot.tasks")
-    notifier = EffectNotifier(f"redis://127.0.0.1:{free_port()}/0", f"yorisoi_test_{uuid.uuid4().hex[:8]}")
+    notifier = TaskNotifier(f"redis://127.0.0.1:{free_port()}/0", f"yorisoi_test_{uuid.uuid4().hex[:8]}")
     started = time.monotonic()
     for _ in range(100):
         notifier.wake()
@@ -270,3 +272,41 @@ def test_an_unreachable_broker_never_blocks_the_commit(caplog: pytest.LogCapture
     assert sum("could not enqueue" in r.getMessage() for r in caplog.records) == 1  # once per failing streak
     with pytest.raises(ValueError):
         create_broker("http://127.0.0.1:1/")
+
+
+# --- notifications: delivered at once, by the server's loop or a worker ---------------------------------------
+
+
+def notice_texts(components: Components) -> list[str]:
+    with components.store.sessions() as session:
+        return list(session.scalars(select(models.Message.text).where(
+            models.Message.out_of_turn.is_(True), models.Message.role == "system").order_by(models.Message.id)))
+
+
+def queue_notice(components: Components) -> None:
+    components.engine.handle(message())  # a web follower of the library bot
+    components.notifications.send(NotificationKind.NOTICE, Audience("library"),
+                                  NotificationContent.curated({"en": "The library closes early today."}), "tester")
+
+
+def test_a_queued_notification_is_delivered_by_the_worker_at_once(
+    wired: Callable[..., Components], broker: Broker, tmp_path: Path
+) -> None:
+    components = wired(broker.url, broker.queue)
+    with worker(components, broker, tmp_path / "worker.log"):
+        queue_notice(components)
+        arrived = wait_until(lambda: "The library closes early today." in notice_texts(components))
+        assert arrived, (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+        time.sleep(0.5)  # the scheduler's periodic round changes nothing
+    assert notice_texts(components).count("The library closes early today.") == 1
+
+
+def test_embedded_default_delivers_a_notification_without_waiting_for_housekeeping(
+    wired: Callable[..., Components]
+) -> None:
+    components = wired(None)
+    with TestClient(create_app(components.config, components=components)):
+        queue_notice(components)
+        # Housekeeping runs every sweep_after_seconds / 2; the delivery loop was woken instead.
+        assert wait_until(lambda: bool(notice_texts(components)), 3)
+    assert notice_texts(components) == ["The library closes early today."]

@@ -2,8 +2,9 @@
  * "call a helper", a QR code to continue on one's own phone, and an idle timeout that wipes
  * the screen and starts a new conversation (new sender id) for the next person.
  * The server renders all text as HTML (ruby for Japanese); this script only places it.
- * Once the visitor has said something, what city staff write to them is polled every few
- * seconds and shown below the current screen (plain text, with who wrote it).
+ * Once the visitor has said something, what city staff write to them is fetched with a long poll
+ * (the server answers as soon as something is written, or after WAIT_S seconds with nothing) and
+ * shown below the current screen (plain text, with who wrote it).
  */
 (() => {
   "use strict";
@@ -23,12 +24,12 @@
     used: false,
     busy: false,
     resetting: false,
-    pollTimer: null,
-    polling: false,
+    listening: null, // the AbortController of the running long poll
     after: 0, // the newest staff message shown
     shown: new Set(),
   };
-  const POLL_MS = 2500;
+  const WAIT_S = 25; // how long the server may hold a request for updates
+  const RETRY_MS = 2500; // the pause after an error, or between polls of a server that answers at once
   const SHEET = `
 .pushed { margin: 0 0 22px; }
 .pushed .card { background: #fffaf0; border-color: #9a6700; }
@@ -217,6 +218,7 @@
     try {
       const data = await api("/kiosk/api/message", {
         bot: state.bot, sender: state.sender, text, lang: state.lang, id: randomId(), title: button ? button.title : null,
+        location: state.location,
       });
       status("");
       renderAnswer(button ? button.html : escapeHtml(text), data.replies);
@@ -226,7 +228,7 @@
     finally { state.busy = false; }
   }
 
-  // --- messages from staff (polled while the visitor's conversation exists) ------------------
+  // --- messages from staff (a long poll while the visitor's conversation exists) -------------
 
   /** The log below the screens that shows what staff write (made once; empty and hidden until they do). */
   function pushedLog() {
@@ -303,32 +305,52 @@
     return [button, box];
   }
 
-  async function pollUpdates() {
+  function pause(ms, signal) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+
+  /** Ask for the visitor's new messages again and again until the screen is wiped (``controller`` aborted). */
+  async function listen(controller) {
     const sender = state.sender;
-    if (!sender || state.polling || state.resetting) return;
-    state.polling = true;
-    try {
-      const data = await api(`/kiosk/api/updates?bot=${encodeURIComponent(state.bot)}`
-        + `&sender=${encodeURIComponent(sender)}&after=${state.after}`);
-      if (sender !== state.sender) return; // the screen was wiped meanwhile
-      for (const message of data.messages || []) {
-        if (state.shown.has(message.id)) continue;
-        state.shown.add(message.id);
-        state.after = Math.max(state.after, message.id);
-        if (message.direction === "out") showPushed(message);
+    const { signal } = controller;
+    while (!signal.aborted && sender === state.sender) {
+      const started = Date.now();
+      let rest = false;
+      try {
+        const response = await fetch(`/kiosk/api/updates?bot=${encodeURIComponent(state.bot)}`
+          + `&sender=${encodeURIComponent(sender)}&after=${state.after}&wait=${WAIT_S}`, { signal });
+        if (!response.ok) throw new Error(`updates: ${response.status}`);
+        const data = await response.json();
+        if (signal.aborted || sender !== state.sender) return; // the screen was wiped meanwhile
+        const messages = data.messages || [];
+        for (const message of messages) {
+          if (state.shown.has(message.id)) continue;
+          state.shown.add(message.id);
+          state.after = Math.max(state.after, message.id);
+          if (message.direction === "out") showPushed(message);
+        }
+        // A server without live wake-ups answers at once: poll it at a gentle pace instead.
+        rest = messages.length === 0 && Date.now() - started < 1000;
+      } catch (_e) {
+        if (signal.aborted) return;
+        rest = true; // offline or the server restarts: try again shortly
       }
-    } catch (_e) { /* the next poll tries again */ }
-    finally { state.polling = false; }
+      if (rest) await pause(RETRY_MS, signal);
+    }
   }
 
   function startPolling() {
-    if (state.pollTimer || !state.sender) return;
-    state.pollTimer = setInterval(pollUpdates, POLL_MS);
+    if (state.listening || !state.sender) return;
+    state.listening = new AbortController();
+    listen(state.listening);
   }
 
   function stopPolling() {
-    clearInterval(state.pollTimer);
-    state.pollTimer = null;
+    if (state.listening) state.listening.abort();
+    state.listening = null;
     state.after = 0;
     state.shown.clear();
     const log = $("pushed");

@@ -3,11 +3,12 @@
 Reply tokens starting with ``expired-`` are refused like a spent token; ``plain-only-`` tokens
 refuse anything but text messages (as LINE refuses an invalid flex message).
 
-Pushes honour ``X-Line-Retry-Key`` as LINE does: a key accepted once is answered 409 and nothing
+Pushes and multicasts honour ``X-Line-Retry-Key`` as LINE does: a key accepted once is answered 409 and nothing
 is sent again (:attr:`FakeLine.delivered` counts what reached the user per key). ``push_errors``
 makes the next pushes fail (e.g. ``[500, 500]``: LINE down for two calls; ``[429]`` with
 ``push_error_headers={"retry-after": "1"}``); ``lost_answers`` accepts the next pushes but answers
-500, as when LINE's answer is lost on the way back.
+500, as when LINE's answer is lost on the way back. Multicasts share those settings;
+:attr:`FakeLine.reached` counts what each user received by multicast.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SENT = {"sentMessages": [{"id": "1", "quoteToken": "x"}]}
+PUSH = "/v2/bot/message/push"
+MULTICAST = "/v2/bot/message/multicast"
 
 
 @dataclass
@@ -52,6 +56,8 @@ class FakeLine:
     lost_answers: int = 0
     #: Pushes that reached the user, per retry key ("" for pushes without one).
     delivered: dict[str, int] = field(default_factory=dict)
+    #: Multicast messages that reached each user.
+    reached: Counter[str] = field(default_factory=Counter)
     base: str = ""
     _accepted: dict[str, str] = field(default_factory=dict)  # retry key -> request id
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,7 +99,7 @@ class FakeLine:
 
     def respond(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         """Status, body and headers of the answer to ``call``."""
-        if call.path == "/v2/bot/message/push" and self._authorized(call):
+        if call.path in (PUSH, MULTICAST) and self._authorized(call):
             return self._push(call)
         status, answer = self.answer(call)
         return status, answer, {}
@@ -116,6 +122,8 @@ class FakeLine:
         if key:
             self._accepted[key] = request_id
         self.delivered[key] = self.delivered.get(key, 0) + 1
+        if call.path == MULTICAST:
+            self.reached.update(call.json["to"])
         if self.lost_answers > 0:
             self.lost_answers -= 1
             return 500, {"message": "An error occurred"}, {}

@@ -45,6 +45,7 @@ function showLogin(message) {
   $("console-view").hidden = true;
   $("who").hidden = true;
   $("logout").hidden = true;
+  if ($("nav")) $("nav").hidden = true;
   $("login-view").hidden = false;
   $("login-error").textContent = message || "";
   document.title = TITLE;
@@ -59,6 +60,7 @@ function showConsole(user) {
   $("who").textContent = t("staff.logged_in_as", { name: user.display_name, role: t(`staff.role.${user.role}`) });
   $("who").hidden = false;
   $("logout").hidden = false;
+  if ($("nav")) $("nav").hidden = user.role !== "admin"; // broadcasts are for admins only
   document.body.dataset.role = user.role;
   startLive();
   refresh();
