@@ -12,16 +12,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +38,7 @@ from bot.protocols import LiveUpdates
 from bot.skill_registry import topic_skill
 from bot.testing import standard_nlu
 from bot.turn import Turn
+from tests.deploy.cluster import running_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("YORISOI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -309,24 +306,8 @@ def worker(config: AppConfig, queue: str, log_file: Path) -> Iterator[None]:
     env = {**os.environ, "YORISOI_BROKER_URL": REDIS_URL, "YORISOI_TASK_QUEUE": queue,
            "YORISOI_DATABASE_URL": config.resolved_database_url, "YORISOI_DATA_DIR": str(config.data_path),
            "PYTHONPATH": str(ROOT)}
-    script = Path(sys.executable).with_name("yorisoi")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
-    if shutil.which("timeout"):  # bounded even if this test process dies
-        command = ["timeout", "-k", "10", "180", *command]
-    with log_file.open("wb") as output:
-        process = subprocess.Popen([*command, "worker", "--threads", "2"], cwd=ROOT, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            yield
-        finally:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with running_worker(env, log_file):
+        yield
 
 
 def test_an_effect_result_written_by_a_worker_process_wakes_the_widget(

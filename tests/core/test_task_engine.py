@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from bot.storage import models
 from bot.tasks import BROKER_URL_ENV, TASK_QUEUE_ENV, TaskNotifier, create_broker
 from bot.turn import Turn
 from bot.types import InboundMessage
+from tests.deploy.cluster import running_worker
 from tests.fakes import RuleNlu
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,24 +165,8 @@ def worker(components: Components, broker: Broker, log_file: Path) -> Iterator[s
     env = {**os.environ, BROKER_URL_ENV: broker.url, TASK_QUEUE_ENV: broker.queue,
            "YORISOI_DATABASE_URL": config.resolved_database_url, "YORISOI_DATA_DIR": str(config.data_path),
            "PYTHONPATH": str(ROOT)}
-    script = Path(sys.executable).with_name("yorisoi")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
-    if shutil.which("timeout"):  # bounded even if this test process dies: TERM after 2 minutes, then KILL
-        command = ["timeout", "-k", "10", "120", *command]
-    with log_file.open("wb") as output:
-        process = subprocess.Popen([*command, "worker", "--threads", "2"], cwd=ROOT, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            yield process
-        finally:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with running_worker(env, log_file, seconds=120) as process:
+        yield process.popen
 
 
 def test_the_worker_performs_a_committed_effect_once(

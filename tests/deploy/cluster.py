@@ -211,6 +211,16 @@ def start_worker(deployment: Deployment, folder: Path, *, threads: int = 4, seco
                  folder / "worker.log", seconds=seconds)
 
 
+@contextmanager
+def running_worker(env: dict[str, str], log: Path, *, threads: int = 2, seconds: int = 180) -> Iterator[Process]:
+    """``yorisoi worker`` with ``env`` while the block runs, then stopped (:func:`stop`)."""
+    process = start("worker", [*yorisoi_command(), "worker", "--threads", str(threads)], env, log, seconds=seconds)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
 def wait_healthy(process: Process, timeout: float = 90.0) -> None:
     """Wait until the server answers ``/health`` (ClusterError with its log if it dies or never does)."""
     assert process.url is not None
